@@ -1,0 +1,152 @@
+"""Tier configs: `curricula/<tier>.yaml` (or any YAML file with the same fields).
+
+A tier config says how big the corpus is, which templates make it and in what mix, how
+big the world is, how the curriculum is staged and where the filters draw their bands.
+Everything that changes the output is here or in the templates, so the pair is what
+the run's fingerprint covers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synth.errors import UserError
+from synth.paths import data_dir
+from synth.units import parse_count
+
+TIERS = ("command", "structural", "ontology")
+
+
+@dataclass
+class StageConfig:
+    name: str
+    share: float
+    templates: dict[str, float]
+    difficulty: tuple[int, int] = (1, 1)
+    replay: float = 0.0
+    concepts: list[str] = field(default_factory=list)
+    covers: list[str] = field(default_factory=list)  # world parts this stage must state: entities, kinds
+
+
+@dataclass
+class TierConfig:
+    tier: str
+    budget: int
+    sample_tokens: tuple[int, int]
+    world: dict[str, Any]
+    templates: dict[str, float]
+    stages: list[StageConfig]
+    filters: dict[str, Any]
+    eval: dict[str, Any]
+    source: str  # file path, for error messages
+    raw: dict[str, Any]
+
+    @property
+    def template_ids(self) -> list[str]:
+        return list(self.templates)
+
+
+def tier_file(tier: str) -> Path:
+    """`command` → the built-in curricula/command.yaml; a path → itself."""
+    p = Path(tier)
+    if p.suffix in (".yaml", ".yml"):
+        if not p.is_file():
+            raise UserError(f"--tier: no such curriculum file: {tier}")
+        return p
+    f = data_dir("curricula") / f"{tier}.yaml"
+    if tier not in TIERS or not f.is_file():
+        raise UserError(f"--tier: unknown tier {tier!r}; choose one of {', '.join(TIERS)} or give a curricula YAML file")
+    return f
+
+
+def _get(d: dict, key: str, where: str, typ=None, default=...):
+    if key not in d:
+        if default is ...:
+            raise UserError(f"{where}: missing required field {key!r}")
+        return default
+    v = d[key]
+    if typ is not None and not isinstance(v, typ):
+        raise UserError(f"{where}: field {key!r} must be {typ.__name__ if isinstance(typ, type) else typ}, got {type(v).__name__}")
+    return v
+
+
+def _pair(v: Any, where: str, key: str) -> tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) for x in v) and v[0] <= v[1]:
+        return (int(v[0]), int(v[1]))
+    raise UserError(f"{where}: {key!r} must be [low, high] with low <= high, got {v!r}")
+
+
+def _covers(v: list, where: str) -> list[str]:
+    for x in v:
+        if x not in ("entities", "kinds"):
+            raise UserError(f"{where}: covers: unknown world part {x!r}; use entities or kinds")
+    return [str(x) for x in v]
+
+
+def load_tier(tier: str) -> TierConfig:
+    path = tier_file(tier)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        at = f":{line + 1}" if line is not None else ""
+        raise UserError(f"{path}{at}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: a curriculum file must be a mapping")
+    where = str(path)
+    name = _get(raw, "tier", where, str)
+    budget = parse_count(_get(raw, "budget", where), f"{where}: budget")
+    templates = _get(raw, "templates", where, dict)
+    if not templates:
+        raise UserError(f"{where}: 'templates' is empty")
+    for tid, w in templates.items():
+        if not isinstance(w, (int, float)) or w <= 0:
+            raise UserError(f"{where}: template {tid!r} weight must be a positive number, got {w!r}")
+    stages = []
+    for i, s in enumerate(_get(raw, "stages", where, list, default=[]) or []):
+        sw = f"{where}: stages[{i}]"
+        if not isinstance(s, dict):
+            raise UserError(f"{sw}: must be a mapping")
+        st = _get(s, "templates", sw, (list, dict))
+        st = {t: float(templates.get(t, 1.0)) for t in st} if isinstance(st, list) else {t: float(w) for t, w in st.items()}
+        for t in st:
+            if t not in templates:
+                raise UserError(f"{sw}: template {t!r} is not listed in the tier's 'templates'")
+        stages.append(
+            StageConfig(
+                name=str(_get(s, "name", sw, str, default=f"stage{i}")),
+                share=float(_get(s, "share", sw, (int, float))),
+                templates=st,
+                difficulty=_pair(_get(s, "difficulty", sw, default=[1, 1]), sw, "difficulty"),
+                replay=float(_get(s, "replay", sw, (int, float), default=0.0)),
+                concepts=list(_get(s, "concepts", sw, list, default=[])),
+                covers=_covers(_get(s, "covers", sw, list, default=[]), sw),
+            )
+        )
+    if not stages:
+        stages = [StageConfig("all", 1.0, {t: float(w) for t, w in templates.items()}, (1, 3))]
+    total = sum(s.share for s in stages)
+    if total <= 0 or any(s.share <= 0 for s in stages):
+        raise UserError(f"{where}: every stage needs a positive 'share'")
+    for s in stages:
+        s.share /= total
+        if not 0 <= s.replay < 1:
+            raise UserError(f"{where}: stage {s.name!r}: replay must be in [0, 1)")
+    return TierConfig(
+        tier=name,
+        budget=budget,
+        sample_tokens=_pair(_get(raw, "sample_tokens", where, default=[1, 1_000_000]), where, "sample_tokens"),
+        world=dict(_get(raw, "world", where, dict, default={})),
+        templates={t: float(w) for t, w in templates.items()},
+        stages=stages,
+        filters=dict(_get(raw, "filters", where, dict, default={}) or {}),
+        eval=dict(_get(raw, "eval", where, dict, default={}) or {}),
+        source=where,
+        raw=raw,
+    )

@@ -1,0 +1,19 @@
+"""A question about a stated attribute: colour, home, trade, or what kind a being is."""
+
+from __future__ import annotations
+
+from synth.families.base import Draw, ItemContext, family
+from synth.families.ontology.common import entity_view, question_entity
+
+
+@family("attribute_question", kind="ontology")
+def attribute_question(ctx: ItemContext) -> Draw:
+    w = ctx.world
+    e = entity_view(w, w.entities[question_entity(ctx)].id)
+    attrs = ctx.params.get("attrs", ["colour", "lives_in", "works_as", "is_a"])
+    attr = attrs[ctx.rng.randrange(len(attrs))]
+    value = e["kind"] if attr == "is_a" else e[attr]
+    formal = w.support_formal((e["name"], attr, value))
+    formal["query"] = [e["name"], attr, "?v"]
+    formal["answer"] = value
+    return Draw(vars={"e": e, "attr": attr, "value": value}, answer=value, formal=formal, difficulty=1, probe_kind="stated")

@@ -1,0 +1,51 @@
+"""A profile of one entity: kind, attributes, relations in both directions, and (with
+`params.derived`) what its kinds make true of it."""
+
+from __future__ import annotations
+
+from synth.families.base import Draw, ItemContext, family
+from synth.families.ontology.common import document_formal, entity_view, introduced_or_known
+from synth.world.model import HAS
+
+
+
+@family("entity_profile", kind="ontology")
+def entity_profile(ctx: ItemContext) -> Draw:
+    w = ctx.world
+    n = len(w.entities)
+    i = introduced_or_known(ctx, n, ctx.scope.introduce_entities, ctx.scope.known_entities)
+    e = entity_view(w, w.entities[i].id)
+    states = [(e["name"], "is_a", e["kind"])] + [(e["name"], a, e[a]) for a in ("colour", "lives_in", "works_as")]
+    states += [tuple(link["fact"]) for link in e["links"]]
+    # Both directions of every relation: the inverse (or symmetric) reading is stated too.
+    for link in e["links"]:
+        rel = w.relations[link["fact"][1]]
+        s, _, o = link["fact"]
+        if rel.inverse:
+            states.append((o, rel.inverse, s))
+            link["inverse"] = rel.inverse
+        elif rel.symmetric:
+            states.append((o, rel.id, s))
+    props = []
+    if ctx.params.get("derived", True):
+        c = w.closure
+        for f in w.facts_about.get(e["name"], []):
+            if f[1] in (HAS, "not:" + HAS):
+                steps = c.proof(f)
+                props.append({"name": f[2], "holds": f[1] == HAS, "via": _via(w, f), "depth": c.depth(f), "steps": len(steps)})
+                states.append(f)
+    e["props"] = props
+    formal = document_formal(w, states)
+    return Draw(vars={"e": e}, formal=formal, difficulty=1 + max((p["depth"] for p in props), default=0))
+
+
+def _via(w, fact) -> str:
+    """The kind whose rule gives the property (or 'rule' for a world rule)."""
+    why = w.closure.why[fact]
+    if why is None:
+        return ""
+    rid = why[0]
+    return rid.split(":", 1)[0] if ":" in rid else "rule"
+
+
+

@@ -1,0 +1,30 @@
+"""A lineage or seniority story: a chain of relation facts told in both directions,
+with what the chain implies (transitivity) spelled out."""
+
+from __future__ import annotations
+
+from synth.families.base import Draw, ItemContext, family
+from synth.families.ontology.common import document_formal
+
+
+@family("lineage", kind="ontology")
+def lineage(ctx: ItemContext) -> Draw:
+    w = ctx.world
+    known = {e.id for e in w.entities[: max(1, ctx.scope.known_entities)]}
+    rel = ctx.rng.choice(["ancestor_of", "older_than"])
+    nxt = {s: o for s, r, o in w.links if r == rel and s in known and o in known}
+    starts = sorted(s for s in nxt if s not in set(nxt.values())) or sorted(nxt)
+    if not starts:
+        return Draw(vars={"rel": rel, "chain": [], "inverse": w.relations[rel].inverse, "implied": []}, formal=document_formal(w, []))
+    chain = [ctx.rng.choice(starts)]
+    while chain[-1] in nxt and nxt[chain[-1]] not in chain and len(chain) < 7:
+        chain.append(nxt[chain[-1]])
+    inv = w.relations[rel].inverse
+    given = [(a, rel, b) for a, b in zip(chain, chain[1:])]
+    implied = [(chain[0], rel, chain[j]) for j in range(2, len(chain))]
+    states = given + [(b, inv, a) for a, _, b in given] + implied
+    return Draw(
+        vars={"rel": rel, "inverse": inv, "chain": chain, "implied": [list(f) for f in implied]},
+        formal=document_formal(w, states),
+        difficulty=max(1, len(chain) - 1),
+    )

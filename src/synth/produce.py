@@ -1,0 +1,246 @@
+"""Producing one work unit: sample → render → realise → format → tokenize → filter.
+
+This is the part of a run that workers execute. Everything it needs is rebuilt from
+the run's resolved settings in each process (`Producer.from_settings`), and everything
+it returns (an Arrow table and counters) depends only on those settings and the unit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from synth.backends import get_backend
+from synth.chat import get_format
+from synth.config import TierConfig, load_tier
+from synth.curriculum.plan import Unit
+from synth.errors import RunStopped, UserError
+from synth.families import ItemContext, get_family
+from synth.families.base import Scope
+from synth.rng import derive_seed, rng_for
+from synth.row import Row, rows_to_table
+from synth.template_helpers import item_globals
+from synth.templating import TemplateLibrary
+from synth.tokenizer import load_tokenizer
+from synth.world.fictional import build_world
+from synth.world.model import World
+
+BATCH = 64  # candidate rows rendered and tokenized together (a constant: part of the output)
+MAX_TRIES = 50  # consecutive rejections of one template before the run stops
+
+
+@dataclass
+class Settings:
+    """Everything a worker needs to rebuild the producer (plain, picklable values)."""
+
+    tier: str
+    seed: int
+    tokenizer: str = "qwen2.5"
+    chat_format: str = "qwen2.5"
+    backend: str = "template"
+    model: str | None = None
+    template_dirs: list[str] = field(default_factory=list)
+    builtin_templates: bool = True
+    active_entities: int | None = None
+
+
+class SmoothRoundRobin:
+    """Interleaves templates in proportion to their weights with no long runs
+    (nginx's smooth weighted round robin): A:2,B:1 gives A B A A B A ..."""
+
+    def __init__(self, weights: dict[str, float]):
+        self.items = list(weights.items())
+        self.total = sum(weights.values())
+        self.current = [0.0] * len(self.items)
+
+    def next(self) -> str:
+        best = 0
+        for i, (_, w) in enumerate(self.items):
+            self.current[i] += w
+            if self.current[i] > self.current[best]:
+                best = i
+        self.current[best] -= self.total
+        return self.items[best][0]
+
+
+@dataclass
+class UnitResult:
+    unit: int
+    table: pa.Table
+    tokens: int
+    filter_stats: dict[str, Any]
+    generated: int = 0  # candidate rows produced (kept + rejected)
+
+
+class Producer:
+    def __init__(self, settings: Settings, cfg: TierConfig, lib: TemplateLibrary, world: World | None, sample_chain=None):
+        self.s = settings
+        self.cfg = cfg
+        self.lib = lib
+        self.world = world
+        self.tok = load_tokenizer(settings.tokenizer)
+        self.fmt = get_format(settings.chat_format)
+        self.backend = get_backend(settings.backend, model=settings.model)
+        if sample_chain is None:
+            from synth.filters import build_sample_chain
+
+            sample_chain = build_sample_chain(cfg.filters, sample_tokens=cfg.sample_tokens)
+        self.chain = sample_chain
+        self.active_entities = settings.active_entities if settings.active_entities is not None else (len(world.entities) if world else 0)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Producer:
+        cfg = load_tier(settings.tier)
+        lib = TemplateLibrary(settings.template_dirs, builtin=settings.builtin_templates)
+        world = build_world(settings.seed, cfg.world) if needs_world(cfg, lib) else None
+        return cls(settings, cfg, lib, world)
+
+    # -- one item ---------------------------------------------------------------------
+
+    def item(self, tid: str, key: tuple, difficulty: int, scope: Scope, stage: int, split: str = "train", position: int = 0) -> tuple[Row, Any]:
+        """Draw and render one item. `key` names it uniquely within the run."""
+        spec = self.lib.spec(tid)
+        seed = derive_seed(self.s.seed, self.cfg.tier, split, tid, *key)
+        rng = rng_for(seed)
+        lo, hi = spec.difficulty
+        d = min(max(difficulty, lo), hi)
+        ctx = ItemContext(rng=rng, world=self.world, difficulty=d, params=spec.params, lang=spec.lang, split=split, scope=scope, position=position)
+        draw = get_family(spec.family, str(spec.path)).fn(ctx)
+        variables = {**draw.vars, **item_globals(rng), "difficulty": draw.difficulty, "lang": spec.lang}
+        text, messages = self.lib.render(tid, variables)
+        if messages is not None:
+            text = self.fmt(messages)
+        row = Row(
+            id=f"{self.cfg.tier}/{tid}/{'-'.join(map(str, key))}",
+            text=text,
+            messages=messages,
+            n_tokens=0,
+            tier=self.cfg.tier,
+            kind=spec.kind,
+            template=tid,
+            lang=spec.lang,
+            stage=stage,
+            concepts=spec.all_concepts,
+            difficulty=int(draw.difficulty),
+            answer=draw.answer,
+            formal=json.dumps(draw.formal, ensure_ascii=False, separators=(",", ":")) if draw.formal is not None else None,
+            seed=seed,
+        )
+        return row, draw
+
+    def finish(self, rows: list[Row]) -> list[Row]:
+        """Realise through the backend, apply the chat format, count tokens."""
+        rows = self.backend.realise(rows)
+        for r in rows:
+            if r.messages is not None:
+                r.text = self.fmt(r.messages)
+        for r, n in zip(rows, self.tok.count([r.text for r in rows])):
+            r.n_tokens = n
+        return rows
+
+    # -- one unit ---------------------------------------------------------------------
+
+    def produce(self, unit: Unit, target: int | None = None) -> UnitResult:
+        """Fill a unit up to its token target (see curriculum.plan for the arithmetic)."""
+        target = unit.tokens if target is None else target
+        main = SmoothRoundRobin(unit.mix)
+        replay = SmoothRoundRobin(unit.replay_mix) if unit.replay_mix and unit.replay > 0 else None
+        counters: dict[str, int] = defaultdict(int)
+        scope = Scope(
+            known_entities=min(unit.known_entities, self.active_entities),
+            known_kinds=unit.known_kinds,
+            introduce_entities=(min(unit.introduce_entities[0], self.active_entities), min(unit.introduce_entities[1], self.active_entities)),
+            introduce_kinds=unit.introduce_kinds,
+        )
+        kept: list[Row] = []
+        total = 0
+        pos = 0
+        generated = 0
+        done = target <= 0
+        while not done:
+            progress = min(1.0, total / target) if target else 1.0
+            d0, d1 = unit.difficulty
+            want = []
+            for p in range(pos, pos + BATCH):
+                is_replay = replay is not None and math.floor((p + 1) * unit.replay) > math.floor(p * unit.replay)
+                tid = replay.next() if is_replay else main.next()
+                if is_replay:
+                    lo, hi = unit.replay_difficulty
+                    ramp = lo + (hi - lo) * _frac(derive_seed(unit.index, p))
+                else:
+                    ramp = d0 + (d1 - d0) * progress
+                # Randomised rounding keeps integer difficulties whose mean follows the ramp.
+                diff = int(ramp) + (1 if _frac(derive_seed("d", unit.index, p)) < ramp - int(ramp) else 0)
+                want.append((p, tid, max(1, diff)))
+            pos += BATCH
+            slots = self._fill(unit, want, counters, scope)
+            generated += sum(1 for _ in slots)
+            for row in slots:
+                n = row.n_tokens
+                if unit.tail:
+                    kept.append(row)
+                    total += n
+                    if total >= target:
+                        done = True
+                        break
+                else:
+                    if total + n > target:
+                        done = True
+                        break
+                    kept.append(row)
+                    total += n
+        return UnitResult(unit.index, rows_to_table(kept), total, self.chain.stats(), generated)
+
+    def _fill(self, unit: Unit, want: list[tuple[int, str, int]], counters: dict[str, int], scope: Scope) -> list[Row]:
+        """Rows for the wanted positions, in order; a rejected sample is replaced by the
+        next item of the same template."""
+        out: list[Row | None] = [None] * len(want)
+        todo = list(range(len(want)))
+        tries = defaultdict(int)
+        while todo:
+            rows = []
+            for i in todo:
+                _, tid, diff = want[i]
+                k = counters[tid]
+                counters[tid] += 1
+                row, _ = self.item(tid, (unit.index, k), diff, scope, unit.stage, position=k)
+                rows.append(row)
+            rows = self.finish(rows)
+            retry = []
+            for i, row in zip(todo, rows):
+                reason = self.chain.reason(row)
+                if reason is None:
+                    out[i] = row
+                else:
+                    tries[i] += 1
+                    if tries[i] >= MAX_TRIES:
+                        raise RunStopped(
+                            f"filter {reason!r} rejected {MAX_TRIES} samples of template {row.template} in a row; "
+                            f"last rejected: {row.id}: {row.text[:200]!r}"
+                        )
+                    retry.append(i)
+            todo = retry
+        return [r for r in out if r is not None]
+
+
+def _frac(x: int) -> float:
+    return (x % 1_000_003) / 1_000_003
+
+
+def needs_world(cfg: TierConfig, lib: TemplateLibrary) -> bool:
+    return any(lib.spec(t).kind == "ontology" for t in cfg.templates)
+
+
+def check_templates(cfg: TierConfig, lib: TemplateLibrary) -> None:
+    """Every template the tier names exists, compiles, and names a known family."""
+    for tid in cfg.templates:
+        if tid not in lib:
+            raise UserError(f"{cfg.source}: template {tid!r} not found in the template packs")
+        spec = lib.spec(tid)
+        get_family(spec.family, str(spec.path))
+        lib.compiled(tid)

@@ -1,0 +1,128 @@
+"""The shard writer: Arrow IPC stream files, the format `save_to_disk` uses.
+
+A shard is written as `data-NNNNN.arrow.partial` and renamed when complete, so a shard
+file either exists whole or not at all. Shards end on work-unit boundaries, so shard k
+holds the same units (and bytes) however many workers produced them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from synth.shards.atomic import sha256_file, write_json
+
+DEFAULT_SHARD_BYTES = 500 * 2**20
+
+
+@dataclass
+class ShardInfo:
+    file: str
+    rows: int
+    tokens: int
+    bytes: int
+    sha256: str
+    stages: list[int]
+    units: list[int]  # [first, last] unit index
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ShardWriter:
+    out: Path
+    schema: pa.Schema
+    shard_tokens: int
+    shard_bytes: int = DEFAULT_SHARD_BYTES
+    prefix: str = "data"
+    shards: list[ShardInfo] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._sink = None
+        self._writer = None
+        self._path: Path | None = None
+        self._rows = self._tokens = 0
+        self._stages: set[int] = set()
+        self._units: list[int] = []
+
+    def _open(self) -> None:
+        self._path = self.out / f"{self.prefix}-{len(self.shards):05d}.arrow"
+        self._sink = pa.OSFile(str(self._path) + ".partial", "wb")
+        self._writer = pa.ipc.new_stream(self._sink, self.schema)
+
+    def write_unit(self, unit: int, table: pa.Table, tokens: int) -> ShardInfo | None:
+        """Append a unit's rows; returns the shard's info when this closed it."""
+        if self._writer is None:
+            self._open()
+        if table.num_rows:
+            self._writer.write_table(table.cast(self.schema) if table.schema != self.schema else table)
+            self._stages.update(int(s) for s in set(table.column("stage").to_pylist()))
+        self._rows += table.num_rows
+        self._tokens += tokens
+        self._units.append(unit)
+        if self._tokens >= self.shard_tokens or self._sink.tell() >= self.shard_bytes:
+            return self.close_shard()
+        return None
+
+    def close_shard(self) -> ShardInfo | None:
+        if self._writer is None:
+            return None
+        self._writer.close()
+        self._sink.flush()
+        os.fsync(self._sink.fileno())
+        self._sink.close()
+        partial = Path(str(self._path) + ".partial")
+        os.replace(partial, self._path)
+        info = ShardInfo(
+            file=self._path.name,
+            rows=self._rows,
+            tokens=self._tokens,
+            bytes=self._path.stat().st_size,
+            sha256=sha256_file(self._path),
+            stages=sorted(self._stages),
+            units=[self._units[0], self._units[-1]] if self._units else [],
+        )
+        self.shards.append(info)
+        self._writer = self._sink = self._path = None
+        self._rows = self._tokens = 0
+        self._stages = set()
+        self._units = []
+        return info
+
+
+def write_dataset_files(out: Path, files: list[str], schema: pa.Schema, description: str = "") -> None:
+    """`state.json` and `dataset_info.json`: what `datasets.load_from_disk` reads."""
+    from synth.shards.features import features_of
+
+    state = {
+        "_data_files": [{"filename": f} for f in files],
+        "_fingerprint": _fingerprint(files, out),
+        "_format_columns": None,
+        "_format_kwargs": {},
+        "_format_type": None,
+        "_output_all_columns": False,
+        "_split": None,
+    }
+    info = {
+        "citation": "",
+        "description": description,
+        "features": features_of(schema),
+        "homepage": "",
+        "license": "",
+    }
+    write_json(out / "dataset_info.json", info)
+    write_json(out / "state.json", state)
+
+
+def _fingerprint(files: list[str], out: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256(json.dumps(files).encode())
+    for f in files:
+        h.update(str((out / f).stat().st_size).encode())
+    return h.hexdigest()[:16]

@@ -1,0 +1,128 @@
+"""The symbolic world: the source of truth every answer is computed from.
+
+A world is a taxonomy of kinds, properties that kinds pass down to their sub-kinds and
+members, entities with attributes, relations between entities whose algebra
+(transitive, symmetric, inverse) is written as Horn rules, and a few world rules.
+Its closure (`world.closure`) holds every fact it implies and a proof for each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from synth.world.solver import Closure, Rule, Triple, negate
+
+ISA = "is_a"  # (entity, is_a, kind)
+HAS = "is"  # (entity, is, property); negated: (entity, not:is, property)
+ATTRIBUTES = ("colour", "lives_in", "works_as")
+
+
+@dataclass
+class Relation:
+    id: str
+    transitive: bool = False
+    symmetric: bool = False
+    inverse: str | None = None
+
+
+@dataclass
+class Entity:
+    id: str
+    kind: str
+    attrs: dict[str, str]
+
+
+@dataclass
+class World:
+    seed: int
+    kinds: dict[str, str | None]  # kind -> parent kind
+    kind_props: dict[str, list[tuple[str, bool]]]  # kind -> [(property, holds)]
+    entities: list[Entity]
+    relations: dict[str, Relation]
+    links: list[Triple]  # stated relation facts between entities
+    rules: list[Rule]  # every rule, including the taxonomy and relation algebra
+    names: dict[str, dict[str, str]] = field(default_factory=dict)  # lang -> id -> surface
+
+    # -- structure -------------------------------------------------------------------
+
+    def ancestors(self, kind: str) -> list[str]:
+        out = []
+        k = self.kinds.get(kind)
+        while k is not None:
+            out.append(k)
+            k = self.kinds.get(k)
+        return out
+
+    def children(self, kind: str) -> list[str]:
+        return [k for k, p in self.kinds.items() if p == kind]
+
+    @cached_property
+    def entity_by_id(self) -> dict[str, Entity]:
+        return {e.id: e for e in self.entities}
+
+    def members(self, kind: str) -> list[Entity]:
+        return [e for e in self.entities if e.kind == kind or kind in self.ancestors(e.kind)]
+
+    # -- facts -----------------------------------------------------------------------
+
+    def stated_facts(self) -> list[Triple]:
+        """What the world states outright; everything else is derived by the rules."""
+        out: list[Triple] = []
+        for e in self.entities:
+            out.append((e.id, ISA, e.kind))
+            out.extend((e.id, a, v) for a, v in e.attrs.items())
+        out.extend(self.links)
+        return out
+
+    def entity_facts(self, entity: str) -> list[Triple]:
+        e = self.entity_by_id[entity]
+        return [(e.id, ISA, e.kind)] + [(e.id, a, v) for a, v in e.attrs.items()]
+
+    @cached_property
+    def closure(self) -> Closure:
+        return Closure(self.stated_facts(), self.rules)
+
+    @cached_property
+    def rule_by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+    @cached_property
+    def facts_about(self) -> dict[str, list[Triple]]:
+        """Every fact of the closure, stated or derived, by subject."""
+        out: dict[str, list[Triple]] = {}
+        for f in self.closure.facts():
+            out.setdefault(f[0], []).append(f)
+        for v in out.values():
+            v.sort()
+        return out
+
+    def support_formal(self, query: Triple, assumption: str = "closed", context: list[Triple] = ()) -> dict:
+        """`formal` for a query about this world: the given facts and rules its answer
+        rests on, the query, the answer and the proof steps. `context` adds facts whose
+        own support is included too (for a "false" answer: what the sample showed)."""
+        c = self.closure
+        answer = c.answer(query, assumption)
+        if answer == "true":
+            target: list[Triple] = [tuple(query)]
+        elif answer == "false" and assumption == "open":
+            target = [negate(tuple(query))]
+        else:
+            target = []
+        facts: set[Triple] = set()
+        rule_ids: list[str] = []
+        proof: list[dict] = []
+        for t in list(target) + [tuple(x) for x in context]:
+            f, r = c.support(t)
+            facts.update(f)
+            rule_ids.extend(x for x in r if x not in rule_ids)
+        for t in target:
+            proof = c.proof(t)
+        return {
+            "facts": [list(f) for f in sorted(facts)],
+            "rules": [self.rule_by_id[r].to_json() for r in rule_ids],
+            "query": list(query),
+            "assumption": assumption,
+            "answer": answer,
+            "proof": proof,
+        }
