@@ -21,12 +21,13 @@ import pyarrow as pa
 
 from synth import __version__
 from synth.config import TierConfig, load_tier
+from synth.curriculum.concepts import build_graph
 from synth.curriculum.plan import Plan, make_plan
 from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
 from synth.produce import Producer, Settings, check_templates, needs_world
 from synth.row import SCHEMA, Row
-from synth.shards.atomic import sha256_file, write_json
+from synth.shards.atomic import write_json
 from synth.shards.writer import ShardWriter, write_dataset_files
 from synth.templating import TemplateLibrary
 from synth.tokenizer import load_tokenizer
@@ -73,6 +74,7 @@ class Run:
     fingerprint: str
     active_entities: int
     kinds: int
+    stage_concepts: list[list[str]]
 
 
 def resolve(config: GenerateConfig) -> Run:
@@ -83,6 +85,7 @@ def resolve(config: GenerateConfig) -> Run:
         raise UserError(f"--workers: must be at least 1, got {config.workers}")
     lib = TemplateLibrary(config.templates, builtin=not config.templates_only)
     check_templates(tier, lib)
+    graph = build_graph(tier, lib)
     tok = load_tokenizer(config.tokenizer)
     world = build_world(config.seed, tier.world) if needs_world(tier, lib) else None
     entities = kinds = 0
@@ -118,7 +121,7 @@ def resolve(config: GenerateConfig) -> Run:
         "synth": __version__,
     }
     fp = _sha(json.dumps(resolved, sort_keys=True).encode())
-    return Run(config, tier, lib, budget, shard_tokens, settings, resolved, fp, entities, kinds)
+    return Run(config, tier, lib, budget, shard_tokens, settings, resolved, fp, entities, kinds, graph.stage_introduces)
 
 
 def _sha(b: bytes) -> str:
@@ -176,14 +179,9 @@ def generate(config: GenerateConfig) -> dict[str, Any]:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     if old is not None and old.get("status") == "complete":
-        _log(config, f"{out}: already complete ({old['totals']['tokens']:,} tokens); nothing to do")
+        print(f"{out}: already complete ({old['totals']['tokens']:,} tokens); nothing to do", file=sys.stderr)
         return old
     return _Generation(run, out, old).run()
-
-
-def _log(config: GenerateConfig, msg: str) -> None:
-    if config.progress:
-        print(msg, file=sys.stderr)
 
 
 class _Generation:
@@ -206,9 +204,9 @@ class _Generation:
         corpus = build_corpus_chain(cfg.filters, probes=probes)
         writer = ShardWriter(self.out, SCHEMA, run.shard_tokens)
         sample_stats: list[dict] = []
-        stage_acc = _StageAccumulator(cfg)
+        stage_acc = _StageAccumulator(cfg, run.stage_concepts)
         kept_tokens = 0
-        generated = 0
+        attempts = rejected = 0
         self.manifest = self._manifest(plan, writer, stage_acc, corpus, sample_stats, kept_tokens, "running")
         bar = _progress(run.config, run.budget)
         try:
@@ -221,20 +219,21 @@ class _Generation:
                     table = self._corpus_filter(res.table, corpus)
                     tokens = int(pa.compute.sum(table.column("n_tokens")).as_py() or 0) if table.num_rows else 0
                     kept_tokens += tokens
-                    generated += res.generated
+                    attempts += res.attempts
+                    rejected += res.rejected + (res.table.num_rows - table.num_rows)
                     sample_stats.append(res.filter_stats)
                     stage_acc.add(table, writer_offset=sum(s.rows for s in writer.shards) + writer._rows)
                     if writer.write_unit(res.unit, table, tokens) is not None:
                         self._checkpoint(plan, writer, stage_acc, corpus, sample_stats, kept_tokens)
                     bar.update(tokens)
-                    bar.set_postfix_str(f"rejected {1 - (stage_acc.rows / max(1, generated)):.1%}", refresh=False)
+                    bar.set_postfix_str(f"rejected {rejected / max(1, rejected + stage_acc.rows):.1%}", refresh=False)
                 writer.close_shard()
         except KeyboardInterrupt:
             bar.close()
             raise RunStopped("interrupted; complete shards are kept") from None
         bar.close()
         self.manifest = self._manifest(plan, writer, stage_acc, corpus, sample_stats, kept_tokens, "complete")
-        self.manifest["totals"]["generated"] = generated
+        self.manifest["totals"].update(drawn=attempts, rejected=rejected)
         write_dataset_files(self.out, [s.file for s in writer.shards], SCHEMA, f"synth {cfg.tier} corpus")
         _write_rejected(self.out, merge_stats(sample_stats + [corpus.stats()]))
         write_json(self.out / MANIFEST, self.manifest)
@@ -301,11 +300,21 @@ class _Generation:
 
 
 class _StageAccumulator:
-    def __init__(self, cfg: TierConfig):
+    def __init__(self, cfg: TierConfig, concepts: list[list[str]]):
         self.cfg = cfg
         self.stages = [
-            {"name": s.name, "concepts": list(s.concepts), "tokens": 0, "rows": 0, "templates": {}, "row_range": None, "replay_rows": 0}
-            for s in cfg.stages
+            {
+                "name": s.name,
+                "concepts": c,
+                "difficulty": list(s.difficulty),
+                "replay": s.replay,
+                "tokens": 0,
+                "rows": 0,
+                "templates": {},
+                "row_range": None,
+                "replay_rows": 0,
+            }
+            for s, c in zip(cfg.stages, concepts)
         ]
         self.rows = 0
 
@@ -315,13 +324,13 @@ class _StageAccumulator:
         stages = table.column("stage").to_pylist()
         tids = table.column("template").to_pylist()
         toks = table.column("n_tokens").to_pylist()
-        for i, (s, t, n) in enumerate(zip(stages, tids, toks)):
+        reps = table.column("replay").to_pylist()
+        for i, (s, t, n, rep) in enumerate(zip(stages, tids, toks, reps)):
             st = self.stages[s]
             st["tokens"] += n
             st["rows"] += 1
             st["templates"][t] = st["templates"].get(t, 0) + 1
-            if t not in self.cfg.stages[s].templates:
-                st["replay_rows"] += 1
+            st["replay_rows"] += int(rep)
             row = self.rows + i
             st["row_range"] = [row, row] if st["row_range"] is None else [st["row_range"][0], row]
         self.rows += len(stages)
@@ -362,16 +371,3 @@ def _write_rejected(out: Path, stats: dict) -> None:
     from synth.shards.atomic import write_bytes
 
     write_bytes(d / "rejected.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples).encode())
-
-
-def verify_shards(out: Path) -> list[str]:
-    """Problems found comparing a corpus folder with its manifest (empty: all good)."""
-    problems = []
-    m = json.loads((out / MANIFEST).read_text())
-    for s in m["shards"]:
-        p = out / s["file"]
-        if not p.is_file():
-            problems.append(f"{s['file']}: missing")
-        elif sha256_file(p) != s["sha256"]:
-            problems.append(f"{s['file']}: sha256 differs from the manifest")
-    return problems

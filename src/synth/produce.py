@@ -74,7 +74,8 @@ class UnitResult:
     table: pa.Table
     tokens: int
     filter_stats: dict[str, Any]
-    generated: int = 0  # candidate rows produced (kept + rejected)
+    attempts: int = 0  # samples drawn, including rejected ones and unused ones at the unit's end
+    rejected: int = 0  # samples the per-sample filters rejected
 
 
 class Producer:
@@ -98,6 +99,8 @@ class Producer:
         cfg = load_tier(settings.tier)
         lib = TemplateLibrary(settings.template_dirs, builtin=settings.builtin_templates)
         world = build_world(settings.seed, cfg.world) if needs_world(cfg, lib) else None
+        if world is not None and settings.active_entities is not None:
+            world = world.restricted(settings.active_entities)
         return cls(settings, cfg, lib, world)
 
     # -- one item ---------------------------------------------------------------------
@@ -160,7 +163,7 @@ class Producer:
         kept: list[Row] = []
         total = 0
         pos = 0
-        generated = 0
+        self.attempts = self.rejected = 0
         done = target <= 0
         while not done:
             progress = min(1.0, total / target) if target else 1.0
@@ -176,10 +179,9 @@ class Producer:
                     ramp = d0 + (d1 - d0) * progress
                 # Randomised rounding keeps integer difficulties whose mean follows the ramp.
                 diff = int(ramp) + (1 if _frac(derive_seed("d", unit.index, p)) < ramp - int(ramp) else 0)
-                want.append((p, tid, max(1, diff)))
+                want.append((p, tid, max(1, diff), is_replay))
             pos += BATCH
             slots = self._fill(unit, want, counters, scope)
-            generated += sum(1 for _ in slots)
             for row in slots:
                 n = row.n_tokens
                 if unit.tail:
@@ -194,9 +196,9 @@ class Producer:
                         break
                     kept.append(row)
                     total += n
-        return UnitResult(unit.index, rows_to_table(kept), total, self.chain.stats(), generated)
+        return UnitResult(unit.index, rows_to_table(kept), total, self.chain.stats(), self.attempts, self.rejected)
 
-    def _fill(self, unit: Unit, want: list[tuple[int, str, int]], counters: dict[str, int], scope: Scope) -> list[Row]:
+    def _fill(self, unit: Unit, want: list[tuple[int, str, int, bool]], counters: dict[str, int], scope: Scope) -> list[Row]:
         """Rows for the wanted positions, in order; a rejected sample is replaced by the
         next item of the same template."""
         out: list[Row | None] = [None] * len(want)
@@ -205,11 +207,13 @@ class Producer:
         while todo:
             rows = []
             for i in todo:
-                _, tid, diff = want[i]
+                _, tid, diff, is_replay = want[i]
                 k = counters[tid]
                 counters[tid] += 1
                 row, _ = self.item(tid, (unit.index, k), diff, scope, unit.stage, position=k)
+                row.replay = is_replay
                 rows.append(row)
+            self.attempts += len(rows)
             rows = self.finish(rows)
             retry = []
             for i, row in zip(todo, rows):
@@ -217,6 +221,7 @@ class Producer:
                 if reason is None:
                     out[i] = row
                 else:
+                    self.rejected += 1
                     tries[i] += 1
                     if tries[i] >= MAX_TRIES:
                         raise RunStopped(

@@ -22,6 +22,7 @@ SCHEMA = pa.schema(
         ("template", pa.string()),
         ("lang", pa.string()),
         ("stage", pa.int16()),
+        ("replay", pa.bool_()),
         ("concepts", pa.list_(pa.string())),
         ("difficulty", pa.int16()),
         ("answer", pa.string()),
@@ -54,6 +55,7 @@ class Row:
     answer: str | None
     formal: str | None
     seed: int
+    replay: bool = False  # drawn from an earlier stage's templates (curriculum replay)
     # Not written to shards: what the filters and the scheduler need to know.
     meta: dict = field(default_factory=dict)
 

@@ -64,6 +64,15 @@ class World:
     def members(self, kind: str) -> list[Entity]:
         return [e for e in self.entities if e.kind == kind or kind in self.ancestors(e.kind)]
 
+    def restricted(self, n_entities: int) -> World:
+        """The same world with only its first `n_entities` entities (and the relation
+        facts among them): what a small budget can state."""
+        if n_entities >= len(self.entities):
+            return self
+        keep = {e.id for e in self.entities[:n_entities]}
+        links = [f for f in self.links if f[0] in keep and f[2] in keep]
+        return World(self.seed, self.kinds, self.kind_props, self.entities[:n_entities], self.relations, links, self.rules, self.names)
+
     # -- facts -----------------------------------------------------------------------
 
     def stated_facts(self) -> list[Triple]:

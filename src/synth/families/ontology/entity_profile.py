@@ -36,7 +36,7 @@ def entity_profile(ctx: ItemContext) -> Draw:
                 states.append(f)
     e["props"] = props
     formal = document_formal(w, states)
-    return Draw(vars={"e": e}, formal=formal, difficulty=1 + max((p["depth"] for p in props), default=0))
+    return Draw(vars={"e": e}, formal=formal, difficulty=1)
 
 
 def _via(w, fact) -> str:

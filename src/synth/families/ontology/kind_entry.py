@@ -18,4 +18,4 @@ def kind_entry(ctx: ItemContext) -> Draw:
     members = [e.id for e in known if e.kind == kind][:4]
     view["members"] = members
     formal = document_formal(w, [(m, "is_a", kind) for m in members], rules)
-    return Draw(vars={"kind": view}, formal=formal, difficulty=1 + len(view["ancestors"]))
+    return Draw(vars={"kind": view}, formal=formal, difficulty=1)

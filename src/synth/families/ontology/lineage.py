@@ -26,5 +26,5 @@ def lineage(ctx: ItemContext) -> Draw:
     return Draw(
         vars={"rel": rel, "inverse": inv, "chain": chain, "implied": [list(f) for f in implied]},
         formal=document_formal(w, states),
-        difficulty=max(1, len(chain) - 1),
+        difficulty=1,
     )

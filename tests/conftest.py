@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+
+import synth
+
+SMALL = {"command": "300k", "structural": "300k", "ontology": "400k"}
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """Small corpora, one per tier, generated once per test session."""
+    made: dict[str, tuple] = {}
+
+    def get(tier: str, seed: int = 0, tokens: str | None = None, workers: int = 1):
+        key = (tier, seed, tokens, workers)
+        if key not in made:
+            out = tmp_path_factory.mktemp(f"{tier}-{seed}-{workers}")
+            m = synth.generate(
+                synth.GenerateConfig(tier=tier, out=str(out), tokens=tokens or SMALL[tier], seed=seed, workers=workers, progress=False)
+            )
+            made[key] = (out, m)
+        return made[key]
+
+    return get

@@ -1,0 +1,94 @@
+"""Bad input gets one clear line and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import synth
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def one_line_error(p: subprocess.CompletedProcess, *needles: str) -> None:
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr
+    lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, p.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_unknown_tier(tmp_path):
+    one_line_error(run("generate", "--tier", "bogus", "--out", str(tmp_path / "o")), "bogus", "--tier")
+
+
+@pytest.mark.parametrize("tokens", ["abc", "0", "-5", "5Q"])
+def test_bad_tokens(tmp_path, tokens):
+    one_line_error(run("generate", "--tier", "command", "--out", str(tmp_path / "o"), "--tokens", tokens), "--tokens")
+
+
+def _pack(tmp_path: Path, body: str, front_extra: str = "") -> Path:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "t.j2").write_text(
+        "---\nid: ontology.qa_attribute\nkind: ontology\nlang: en\nfamily: attribute_question\nshape: chat\n"
+        + front_extra
+        + "---\n"
+        + body
+    )
+    return pack
+
+
+def test_broken_template_names_file_and_line(tmp_path):
+    pack = _pack(tmp_path, "{% block user %}\nhello\n{% if %}\n{% endblock %}\n{% block assistant %}x{% endblock %}\n")
+    p = run("generate", "--tier", "ontology", "--out", str(tmp_path / "o"), "--tokens", "50k", "--templates", str(pack), "-q")
+    one_line_error(p, "t.j2:10")
+
+
+def test_undefined_variable_names_file_and_line(tmp_path):
+    pack = _pack(tmp_path, "{% block user %}\n{{ no_such_thing.name }}\n{% endblock %}\n{% block assistant %}x{% endblock %}\n")
+    p = run("generate", "--tier", "ontology", "--out", str(tmp_path / "o"), "--tokens", "50k", "--templates", str(pack), "-q")
+    one_line_error(p, "t.j2:9", "no_such_thing")
+
+
+def test_unreadable_front_matter(tmp_path):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "bad.j2").write_text("---\nid: [unclosed\n---\nbody\n")
+    p = run("generate", "--tier", "ontology", "--out", str(tmp_path / "o"), "--tokens", "50k", "--templates", str(pack), "-q")
+    one_line_error(p, "bad.j2")
+
+
+def test_refuses_a_different_corpus_unless_overwrite(tmp_path):
+    out = tmp_path / "o"
+    synth.generate(synth.GenerateConfig(tier="command", out=str(out), tokens="30k", progress=False))
+    before = {p.name: p.read_bytes() for p in out.glob("data-*.arrow")}
+    p = run("generate", "--tier", "command", "--out", str(out), "--tokens", "40k", "-q")
+    one_line_error(p, "different corpus", "budget")
+    assert {p.name: p.read_bytes() for p in out.glob("data-*.arrow")} == before, "nothing written is lost"
+    p = run("generate", "--tier", "command", "--out", str(out), "--tokens", "40k", "-q", "--overwrite")
+    assert p.returncode == 0, p.stderr
+    # the same command again finds the corpus complete and leaves it alone
+    p = run("generate", "--tier", "command", "--out", str(out), "--tokens", "40k", "-q")
+    assert p.returncode == 0 and "already complete" in p.stderr + p.stdout
+
+
+def test_foreign_folder_is_refused(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    one_line_error(run("generate", "--tier", "command", "--out", str(out), "--tokens", "30k", "-q"), "not empty")
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_help_teaches():
+    p = run("generate", "--help")
+    assert p.returncode == 0
+    for word in ("--tier", "--tokens", "load_from_disk", "Examples"):
+        assert word in p.stdout
