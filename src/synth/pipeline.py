@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import sys
 import time
@@ -27,7 +28,7 @@ from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
 from synth.produce import Producer, Settings, check_templates, needs_world
 from synth.row import SCHEMA, Row
-from synth.shards.atomic import write_json
+from synth.shards.atomic import sha256_file, write_bytes, write_json
 from synth.shards.writer import ShardWriter, write_dataset_files
 from synth.templating import TemplateLibrary
 from synth.tokenizer import load_tokenizer
@@ -142,7 +143,7 @@ def _differences(old: dict, new: dict) -> list[str]:
 
 
 OUR_FILES = ("data-", "manifest.json", "state.json", "dataset_info.json")
-OUR_DIRS = ("eval", "rejected")
+OUR_DIRS = ("eval", "rejected", ".synth")
 
 
 def _prepare_out(run: Run) -> dict | None:
@@ -178,10 +179,32 @@ def generate(config: GenerateConfig) -> dict[str, Any]:
     old = _prepare_out(run)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    if old is None:
+        # The folder is ours from the first moment: a run killed this early resumes too.
+        write_json(out / MANIFEST, {"version": MANIFEST_VERSION, "status": "running", "fingerprint": run.fingerprint, "resolved": run.resolved})
     if old is not None and old.get("status") == "complete":
         print(f"{out}: already complete ({old['totals']['tokens']:,} tokens); nothing to do", file=sys.stderr)
         return old
     return _Generation(run, out, old).run()
+
+
+@dataclass
+class _State:
+    """Everything a run carries from unit to unit; saved whenever a shard closes, so a
+    killed run resumes from its last complete shard with exactly the same state."""
+
+    next_unit: int = 0
+    kept_tokens: int = 0
+    attempts: int = 0
+    rejected: int = 0
+    shards: list = field(default_factory=list)
+    stages: list = field(default_factory=list)
+    rows: int = 0
+    sample_stats: list = field(default_factory=list)
+    corpus: Any = None
+
+
+STATE = Path(".synth") / "state.pkl"
 
 
 class _Generation:
@@ -194,62 +217,77 @@ class _Generation:
 
     def run(self) -> dict[str, Any]:
         from synth.eval_split import write_probes
-        from synth.filters import build_corpus_chain, merge_stats
+        from synth.filters import build_corpus_chain
 
         run, cfg = self.run_, self.cfg
         workers = run.config.workers or os.cpu_count() or 1
         plan = make_plan(cfg, run.budget, entities=run.active_entities, kinds=run.kinds)
         producer = Producer.from_settings(run.settings)
         probes = write_probes(producer, self.out / "eval", cfg, run.active_entities)
-        corpus = build_corpus_chain(cfg.filters, probes=probes)
-        writer = ShardWriter(self.out, SCHEMA, run.shard_tokens)
-        sample_stats: list[dict] = []
-        stage_acc = _StageAccumulator(cfg, run.stage_concepts)
-        kept_tokens = 0
-        attempts = rejected = 0
-        self.manifest = self._manifest(plan, writer, stage_acc, corpus, sample_stats, kept_tokens, "running")
+        st = self._resume_state() if self.resume_from is not None else None
+        if st is None:
+            _discard_partials(self.out, keep=[])
+            st = _State(corpus=build_corpus_chain(cfg.filters, probes=probes))
+        stage_acc = _StageAccumulator(cfg, run.stage_concepts, st.stages, st.rows)
+        writer = ShardWriter(self.out, SCHEMA, run.shard_tokens, shards=list(st.shards))
+        self.manifest = self._manifest(plan, st, stage_acc, "running")
         bar = _progress(run.config, run.budget)
+        bar.update(st.kept_tokens)
+        last = plan.units[-1]
         try:
             with LocalExecutor(run.settings, workers, producer if workers == 1 else None) as ex:
-                units = plan.units[:-1]
-                results = ex.run(units)
-                last = plan.units[-1]
-                tail_results = self._tail(ex, last, lambda: kept_tokens)
-                for res in _chain_iter(results, tail_results):
-                    table = self._corpus_filter(res.table, corpus)
+                planned = ex.run(u for u in plan.units[:-1] if u.index >= st.next_unit)
+                tails = self._tail(ex, last, max(last.index, st.next_unit), st)
+                for res in _chain_iter(planned, tails):
+                    table = self._corpus_filter(res.table, st.corpus)
                     tokens = int(pa.compute.sum(table.column("n_tokens")).as_py() or 0) if table.num_rows else 0
-                    kept_tokens += tokens
-                    attempts += res.attempts
-                    rejected += res.rejected + (res.table.num_rows - table.num_rows)
-                    sample_stats.append(res.filter_stats)
-                    stage_acc.add(table, writer_offset=sum(s.rows for s in writer.shards) + writer._rows)
+                    st.kept_tokens += tokens
+                    st.attempts += res.attempts
+                    st.rejected += res.rejected + (res.table.num_rows - table.num_rows)
+                    st.sample_stats = [merge_sample_stats(st.sample_stats + [res.filter_stats])]
+                    stage_acc.add(table)
+                    st.next_unit = res.unit + 1
                     if writer.write_unit(res.unit, table, tokens) is not None:
-                        self._checkpoint(plan, writer, stage_acc, corpus, sample_stats, kept_tokens)
+                        self._checkpoint(plan, st, stage_acc, writer)
                     bar.update(tokens)
-                    bar.set_postfix_str(f"rejected {rejected / max(1, rejected + stage_acc.rows):.1%}", refresh=False)
-                writer.close_shard()
+                    bar.set_postfix_str(f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}", refresh=False)
+                if writer.close_shard() is not None:
+                    self._checkpoint(plan, st, stage_acc, writer)
         except KeyboardInterrupt:
             bar.close()
-            raise RunStopped("interrupted; complete shards are kept") from None
+            raise RunStopped("interrupted; complete shards are kept: re-run the same command to resume") from None
+        except OSError as e:
+            bar.close()
+            raise RunStopped(f"cannot write to {self.out} ({e.strerror or e}); complete shards are kept: free space and re-run the same command to resume") from None
         bar.close()
-        self.manifest = self._manifest(plan, writer, stage_acc, corpus, sample_stats, kept_tokens, "complete")
-        self.manifest["totals"].update(drawn=attempts, rejected=rejected)
+        self.manifest = self._manifest(plan, st, stage_acc, "complete")
         write_dataset_files(self.out, [s.file for s in writer.shards], SCHEMA, f"synth {cfg.tier} corpus")
-        _write_rejected(self.out, merge_stats(sample_stats + [corpus.stats()]))
+        _write_rejected(self.out, self.manifest["filters"])
         write_json(self.out / MANIFEST, self.manifest)
+        (self.out / STATE).unlink(missing_ok=True)
         return self.manifest
 
-    def _tail(self, ex: LocalExecutor, last, kept):
+    def _resume_state(self) -> _State | None:
+        """The state saved with the last complete shard; shards after it are discarded."""
+        path = self.out / STATE
+        if not path.is_file():
+            return None
+        with open(path, "rb") as f:
+            st: _State = pickle.load(f)
+        for s in st.shards:
+            p = self.out / s.file
+            if not p.is_file() or sha256_file(p) != s.sha256:
+                raise UserError(f"--out: {p} is missing or damaged (sha256 differs from the manifest); pass --overwrite to start over")
+        _discard_partials(self.out, keep=[s.file for s in st.shards])
+        print(f"{self.out}: resuming after {len(st.shards)} complete shard(s), {st.kept_tokens:,} tokens", file=sys.stderr)
+        return st
+
+    def _tail(self, ex: LocalExecutor, last, start: int, st: _State):
         """The tail unit, then further tails while corpus filters left the budget short."""
-        index = last.index
-        unit = last
-        while True:
-            remaining = self.run_.budget - kept()
-            if remaining <= 0:
-                return
-            yield ex.run_one(unit, remaining)
+        index = start
+        while (remaining := self.run_.budget - st.kept_tokens) > 0:
+            yield ex.run_one(_replace(last, index=index), remaining)
             index += 1
-            unit = _replace(last, index=index)
 
     def _corpus_filter(self, table: pa.Table, corpus) -> pa.Table:
         if not table.num_rows:
@@ -257,14 +295,16 @@ class _Generation:
         mask = [corpus.reason(Row(**rec)) is None for rec in table.to_pylist()]
         return table if all(mask) else table.filter(pa.array(mask))
 
-    def _checkpoint(self, plan, writer, stage_acc, corpus, sample_stats, kept_tokens) -> None:
-        self.manifest = self._manifest(plan, writer, stage_acc, corpus, sample_stats, kept_tokens, "running")
+    def _checkpoint(self, plan, st: _State, stage_acc, writer) -> None:
+        st.shards = list(writer.shards)
+        st.stages, st.rows = stage_acc.stages, stage_acc.rows
+        (self.out / STATE).parent.mkdir(exist_ok=True)
+        write_bytes(self.out / STATE, pickle.dumps(st, protocol=pickle.HIGHEST_PROTOCOL))
+        self.manifest = self._manifest(plan, st, stage_acc, "running")
         write_json(self.out / MANIFEST, self.manifest)
         write_dataset_files(self.out, [s.file for s in writer.shards], SCHEMA)
 
-    def _manifest(self, plan: Plan, writer, stage_acc, corpus, sample_stats, kept_tokens, status) -> dict:
-        from synth.filters import merge_stats
-
+    def _manifest(self, plan: Plan, st: _State, stage_acc, status: str) -> dict:
         run, cfg = self.run_, self.cfg
         elapsed = time.time() - self.started
         c = run.config
@@ -284,25 +324,41 @@ class _Generation:
             "model": c.model,
             "budget": run.budget,
             "totals": {
-                "tokens": kept_tokens,
-                "rows": sum(s.rows for s in writer.shards),
-                "shards": len(writer.shards),
+                "tokens": st.kept_tokens if status == "complete" else sum(s.tokens for s in st.shards),
+                "rows": sum(s.rows for s in st.shards),
+                "shards": len(st.shards),
+                "drawn": st.attempts,
+                "rejected": st.rejected,
             },
-            "shards": [s.to_json() for s in writer.shards],
+            "shards": [s.to_json() for s in st.shards],
             "read_in_order": True,
             "order_note": "Rows are in curriculum order (shard 0 first). Read shards in order without a global shuffle to keep the curriculum.",
             "stages": stage_acc.to_json(),
             "plan": {"units": len(plan.units), "unit_tokens": plan.unit_tokens, "active_entities": run.active_entities},
-            "filters": merge_stats(sample_stats + [corpus.stats()]),
-            "timing": {"seconds": round(elapsed, 3), "tokens_per_second": round(kept_tokens / elapsed, 1) if elapsed else None},
-            "resume": {"next_unit": writer.shards[-1].units[1] + 1 if writer.shards else 0},
+            "filters": {"sample": merge_sample_stats(st.sample_stats), "corpus": st.corpus.stats()},
+            "timing": {"seconds": round(elapsed, 3), "tokens_per_second": round(st.kept_tokens / elapsed, 1) if elapsed else None},
+            "resume": {"next_unit": st.next_unit},
         }
 
 
+def merge_sample_stats(stats: list[dict]) -> dict:
+    from synth.filters import merge_stats
+
+    return merge_stats(stats) if stats else {}
+
+
+def _discard_partials(out: Path, keep: list[str]) -> None:
+    """Shard files not recorded as complete, and half-written files, go."""
+    for p in out.glob("data-*.arrow*"):
+        if p.name not in keep:
+            p.unlink()
+
+
 class _StageAccumulator:
-    def __init__(self, cfg: TierConfig, concepts: list[list[str]]):
+    def __init__(self, cfg: TierConfig, concepts: list[list[str]], stages: list | None = None, rows: int = 0):
         self.cfg = cfg
-        self.stages = [
+        self.rows = rows
+        self.stages = stages or [
             {
                 "name": s.name,
                 "concepts": c,
@@ -316,9 +372,8 @@ class _StageAccumulator:
             }
             for s, c in zip(cfg.stages, concepts)
         ]
-        self.rows = 0
 
-    def add(self, table: pa.Table, writer_offset: int) -> None:
+    def add(self, table: pa.Table) -> None:
         if not table.num_rows:
             return
         stages = table.column("stage").to_pylist()
@@ -365,9 +420,14 @@ def _replace(unit, **kw):
 
 
 def _write_rejected(out: Path, stats: dict) -> None:
-    examples = [ex for f in stats.values() if isinstance(f, dict) for ex in f.get("examples", [])]
+    """OUT/rejected/rejected.jsonl: the capped examples the filters kept, with reasons."""
+    examples = [
+        ex
+        for chain in stats.values()
+        for f in (chain.get("filters") or {}).values()
+        for exs in (f.get("examples") or {}).values()
+        for ex in exs
+    ]
     d = out / "rejected"
     d.mkdir(exist_ok=True)
-    from synth.shards.atomic import write_bytes
-
     write_bytes(d / "rejected.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples).encode())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +80,7 @@ class UnitResult:
 
 
 class Producer:
-    def __init__(self, settings: Settings, cfg: TierConfig, lib: TemplateLibrary, world: World | None, sample_chain=None):
+    def __init__(self, settings: Settings, cfg: TierConfig, lib: TemplateLibrary, world: World | None, sample_chain: Callable | None = None):
         self.s = settings
         self.cfg = cfg
         self.lib = lib
@@ -87,12 +88,14 @@ class Producer:
         self.tok = load_tokenizer(settings.tokenizer)
         self.fmt = get_format(settings.chat_format)
         self.backend = get_backend(settings.backend, model=settings.model)
-        if sample_chain is None:
-            from synth.filters import build_sample_chain
-
-            sample_chain = build_sample_chain(cfg.filters, sample_tokens=cfg.sample_tokens)
-        self.chain = sample_chain
+        self._chain_factory = sample_chain or self._default_chain
+        self.chain = self._chain_factory()
         self.active_entities = settings.active_entities if settings.active_entities is not None else (len(world.entities) if world else 0)
+
+    def _default_chain(self):
+        from synth.filters import build_sample_chain
+
+        return build_sample_chain(self.cfg.filters)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Producer:
@@ -151,6 +154,7 @@ class Producer:
     def produce(self, unit: Unit, target: int | None = None) -> UnitResult:
         """Fill a unit up to its token target (see curriculum.plan for the arithmetic)."""
         target = unit.tokens if target is None else target
+        self.chain = self._chain_factory()  # stats per unit, merged by the writer
         main = SmoothRoundRobin(unit.mix)
         replay = SmoothRoundRobin(unit.replay_mix) if unit.replay_mix and unit.replay > 0 else None
         counters: dict[str, int] = defaultdict(int)

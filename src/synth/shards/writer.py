@@ -51,6 +51,7 @@ class ShardWriter:
         self._units: list[int] = []
 
     def _open(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
         self._path = self.out / f"{self.prefix}-{len(self.shards):05d}.arrow"
         self._sink = pa.OSFile(str(self._path) + ".partial", "wb")
         self._writer = pa.ipc.new_stream(self._sink, self.schema)
