@@ -53,6 +53,9 @@ def cli() -> None:
                    "Counted in the target tokenizer on exactly the text a trainer sees.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed and config give the same bytes.")
 @click.option("--workers", type=int, metavar="N", help="Worker processes (default: all cores). Does not change the output.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: processes on this machine; ray: tasks on a Ray cluster (pip install 'synth[ray]').")
+@click.option("--ray-address", metavar="ADDR", help="An existing Ray cluster (default: start a local one for the run).")
 @click.option("--shard-tokens", default="100M", show_default=True, metavar="N",
               help="Close a shard after this many tokens (or 500 MB, whichever first).")
 @click.option("--tokenizer", default="qwen2.5", show_default=True, metavar="NAME|PATH",
@@ -61,6 +64,9 @@ def cli() -> None:
               help="Chat format applied to chat samples: qwen2.5 (ChatML with Qwen's default system prompt) or chatml.")
 @click.option("--backend", default="template", show_default=True, help="template: the render is the sample (no GPU).")
 @click.option("--model", default=None, metavar="NAME|PATH", help="Model for LLM backends.")
+@click.option("--lang", default="en", show_default=True, metavar="LANGS",
+              help="Language(s) of the samples: en, ru, or shares such as en:0.7,ru:0.3. "
+                   "The same item gives the same facts and answer in every language.")
 @click.option("--templates", "templates", multiple=True, metavar="DIR", help="Add a template pack (repeatable).")
 @click.option("--templates-only", is_flag=True, help="Use only the --templates packs, not the built-in one.")
 @click.option("--overwrite", is_flag=True, help="Replace a different corpus already in --out.")
@@ -77,7 +83,8 @@ def generate(**kw) -> None:
     The output folder opens with datasets.load_from_disk(DIR); rows are in
     curriculum order, so read shards in order (no global shuffle).
     """
-    from synth.pipeline import GenerateConfig, generate as run
+    from synth.pipeline import GenerateConfig
+    from synth.pipeline import generate as run
 
     quiet = kw.pop("quiet")
     cfg = GenerateConfig(

@@ -49,11 +49,14 @@ class GenerateConfig:
     tokens: str | int | None = None
     seed: int = 0
     workers: int | None = None
+    executor: str = "local"
+    ray_address: str | None = None
     shard_tokens: str | int = "100M"
     tokenizer: str = "qwen2.5"
     model_format: str = "qwen2.5"
     backend: str = "template"
     model: str | None = None
+    lang: str = "en"
     templates: list[str] = field(default_factory=list)
     templates_only: bool = False
     overwrite: bool = False
@@ -82,10 +85,17 @@ def resolve(config: GenerateConfig) -> Run:
     tier = load_tier(config.tier)
     budget = parse_count(config.tokens, "--tokens") if config.tokens is not None else tier.budget
     shard_tokens = parse_count(config.shard_tokens, "--shard-tokens")
+    if config.executor not in ("local", "ray"):
+        raise UserError(f"--executor: unknown executor {config.executor!r}; choose local or ray")
+    if config.executor == "ray":
+        from synth.executors.ray import _ray
+
+        _ray()  # a clear error now if Ray is not installed
     if config.workers is not None and config.workers < 1:
         raise UserError(f"--workers: must be at least 1, got {config.workers}")
     lib = TemplateLibrary(config.templates, builtin=not config.templates_only)
-    check_templates(tier, lib)
+    langs = parse_langs(config.lang)
+    check_templates(tier, lib, langs)
     graph = build_graph(tier, lib)
     tok = load_tokenizer(config.tokenizer)
     world = build_world(config.seed, tier.world) if needs_world(tier, lib) else None
@@ -105,6 +115,7 @@ def resolve(config: GenerateConfig) -> Run:
         template_dirs=[str(Path(d).resolve()) for d in config.templates],
         builtin_templates=not config.templates_only,
         active_entities=entities if world is not None else None,
+        langs=langs,
     )
     resolved = {
         "tier": tier.tier,
@@ -116,13 +127,33 @@ def resolve(config: GenerateConfig) -> Run:
         "backend": config.backend,
         "model": config.model,
         "shard_tokens": shard_tokens,
-        "templates": {tid: _sha(lib.spec(tid).source.encode()) for tid in sorted(tier.templates)},
+        "templates": {f"{tid}@{lang}": _sha(lib.spec(tid, lang).source.encode()) for tid in sorted(tier.templates) for lang in langs},
         "partials": {str(p.name): _sha(p.read_bytes()) for d in lib.dirs for p in sorted(d.rglob("_*.j2"))},
         "world": tier.world,
+        "langs": langs,
         "synth": __version__,
     }
     fp = _sha(json.dumps(resolved, sort_keys=True).encode())
     return Run(config, tier, lib, budget, shard_tokens, settings, resolved, fp, entities, kinds, graph.stage_introduces)
+
+
+def parse_langs(spec: str) -> dict[str, float]:
+    """`en`, `ru`, `en,ru` (equal shares) or `en:0.7,ru:0.3`."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        name, _, share = part.partition(":")
+        if not name.isalpha() or len(name) > 8:
+            raise UserError(f"--lang: {part!r} is not a language code (e.g. en, ru, en:0.7,ru:0.3)")
+        try:
+            out[name] = float(share) if share else 1.0
+        except ValueError:
+            raise UserError(f"--lang: share {share!r} of {name} is not a number") from None
+        if out[name] <= 0:
+            raise UserError(f"--lang: share of {name} must be positive")
+    if not out:
+        raise UserError("--lang: give at least one language, e.g. en")
+    total = sum(out.values())
+    return {k: v / total for k, v in out.items()}
 
 
 def _sha(b: bytes) -> str:
@@ -235,7 +266,7 @@ class _Generation:
         bar.update(st.kept_tokens)
         last = plan.units[-1]
         try:
-            with LocalExecutor(run.settings, workers, producer if workers == 1 else None) as ex:
+            with self._executor(workers, producer) as ex:
                 planned = ex.run(u for u in plan.units[:-1] if u.index >= st.next_unit)
                 tails = self._tail(ex, last, max(last.index, st.next_unit), st)
                 for res in _chain_iter(planned, tails):
@@ -266,6 +297,14 @@ class _Generation:
         write_json(self.out / MANIFEST, self.manifest)
         (self.out / STATE).unlink(missing_ok=True)
         return self.manifest
+
+    def _executor(self, workers: int, producer: Producer):
+        c = self.run_.config
+        if c.executor == "ray":
+            from synth.executors.ray import RayExecutor
+
+            return RayExecutor(self.run_.settings, c.ray_address, c.workers)
+        return LocalExecutor(self.run_.settings, workers, producer if workers == 1 else None)
 
     def _resume_state(self) -> _State | None:
         """The state saved with the last complete shard; shards after it are discarded."""
@@ -314,7 +353,7 @@ class _Generation:
             "status": status,
             "fingerprint": run.fingerprint,
             "command_line": c.command_line,
-            "config": {k: v for k, v in asdict(c).items() if k not in ("progress", "command_line")},
+            "config": {k: v for k, v in asdict(c).items() if k not in ("progress", "command_line", "ray_address")},
             "resolved": run.resolved,
             "tier": cfg.tier,
             "seed": c.seed,

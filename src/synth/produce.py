@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,7 @@ class Settings:
     template_dirs: list[str] = field(default_factory=list)
     builtin_templates: bool = True
     active_entities: int | None = None
+    langs: dict[str, float] = field(default_factory=lambda: {"en": 1.0})
 
 
 class SmoothRoundRobin:
@@ -109,16 +110,18 @@ class Producer:
     # -- one item ---------------------------------------------------------------------
 
     def item(self, tid: str, key: tuple, difficulty: int, scope: Scope, stage: int, split: str = "train", position: int = 0) -> tuple[Row, Any]:
-        """Draw and render one item. `key` names it uniquely within the run."""
-        spec = self.lib.spec(tid)
+        """Draw and render one item. `key` names it uniquely within the run. The item's
+        language is drawn apart from its content, so the same key gives the same facts
+        and answer in every language (parallel corpora)."""
         seed = derive_seed(self.s.seed, self.cfg.tier, split, tid, *key)
+        spec = self.lib.spec(tid, self._lang(seed))
         rng = rng_for(seed)
         lo, hi = spec.difficulty
         d = min(max(difficulty, lo), hi)
         ctx = ItemContext(rng=rng, world=self.world, difficulty=d, params=spec.params, lang=spec.lang, split=split, scope=scope, position=position)
         draw = get_family(spec.family, str(spec.path)).fn(ctx)
         variables = {**draw.vars, **item_globals(rng), "difficulty": draw.difficulty, "lang": spec.lang}
-        text, messages = self.lib.render(tid, variables)
+        text, messages = self.lib.render(tid, variables, spec.lang)
         if messages is not None:
             text = self.fmt(messages)
         row = Row(
@@ -137,7 +140,24 @@ class Producer:
             formal=json.dumps(draw.formal, ensure_ascii=False, separators=(",", ":")) if draw.formal is not None else None,
             seed=seed,
         )
+        if draw.answer is not None and self.world is not None:
+            # What the text states as the answer, in the row's language (the column keeps
+            # the language-neutral symbol, the same in every language).
+            row.meta["answer_text"] = self.world.names.get(spec.lang, {}).get(draw.answer, draw.answer)
         return row, draw
+
+    def _lang(self, seed: int) -> str:
+        langs = self.s.langs
+        if len(langs) == 1:
+            return next(iter(langs))
+        u = _frac(derive_seed(seed, "lang"))
+        total = sum(langs.values())
+        acc = 0.0
+        for lang, share in langs.items():
+            acc += share / total
+            if u < acc:
+                return lang
+        return lang
 
     def finish(self, rows: list[Row]) -> list[Row]:
         """Realise through the backend, apply the chat format, count tokens."""
@@ -245,11 +265,15 @@ def needs_world(cfg: TierConfig, lib: TemplateLibrary) -> bool:
     return any(lib.spec(t).kind == "ontology" for t in cfg.templates)
 
 
-def check_templates(cfg: TierConfig, lib: TemplateLibrary) -> None:
-    """Every template the tier names exists, compiles, and names a known family."""
+def check_templates(cfg: TierConfig, lib: TemplateLibrary, langs: Iterable[str] = ("en",)) -> None:
+    """Every template the tier names exists in every language asked for, compiles, and
+    names a known family."""
     for tid in cfg.templates:
         if tid not in lib:
             raise UserError(f"{cfg.source}: template {tid!r} not found in the template packs")
-        spec = lib.spec(tid)
-        get_family(spec.family, str(spec.path))
-        lib.compiled(tid)
+        for lang in langs:
+            if lang not in lib.langs(tid):
+                raise UserError(f"--lang {lang}: template {tid} has no {lang!r} version (it has: {', '.join(lib.langs(tid))})")
+            spec = lib.spec(tid, lang)
+            get_family(spec.family, str(spec.path))
+            lib.compiled(tid, lang)

@@ -120,11 +120,23 @@ def parse_front_matter(path: Path, text: str) -> dict[str, Any]:
 
 
 def _finish(text: str) -> str:
-    """Templates are written for readability; the sample is tidy text."""
-    lines = [ln.rstrip() for ln in text.strip().split("\n")]
-    out = "\n".join(lines)
-    out = re.sub(r"\n{3,}", "\n\n", out)
-    return re.sub(r"[ \t]{2,}", " ", out)
+    """Templates are written for readability; the sample is tidy text. Runs of spaces
+    inside a line collapse, but indentation and fenced code blocks stay as written."""
+    out: list[str] = []
+    fenced = False
+    for line in text.strip().split("\n"):
+        line = line.rstrip()
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            indent = len(line) - len(line.lstrip(" \t"))
+            line = line[:indent] + _SPACES.sub(" ", line[indent:])
+        out.append(line)
+    return _BLANKS.sub("\n\n", "\n".join(out))
+
+
+_SPACES = re.compile(r"[ \t]{2,}")
+_BLANKS = re.compile(r"\n{3,}")
 
 
 class _PackLoader(jinja2.FileSystemLoader):
@@ -156,8 +168,10 @@ class TemplateLibrary:
             auto_reload=False,
         )
         self.env.filters.update(FILTERS)
-        self.specs: dict[str, TemplateSpec] = {}
-        self._compiled: dict[str, jinja2.Template] = {}
+        # id -> lang -> spec: one template id may exist in several languages, so the
+        # same item renders in each of them (parallel corpora).
+        self.variants: dict[str, dict[str, TemplateSpec]] = {}
+        self._compiled: dict[tuple[str, str], jinja2.Template] = {}
         for d in self.dirs:
             for path in sorted(d.rglob("*.j2")):
                 if path.name.startswith("_"):
@@ -170,16 +184,17 @@ class TemplateLibrary:
         except (OSError, UnicodeDecodeError) as e:
             raise UserError(f"{path}: cannot read template: {e}") from None
         meta = parse_front_matter(path, text)
-        tid = meta["id"]
-        if tid in self.specs:
+        tid, lang = meta["id"], meta["lang"]
+        old = self.variants.get(tid, {}).get(lang)
+        if old is not None:
             # A user pack may replace a built-in template; two files of one pack may not clash.
-            if self.specs[tid].path.parent.is_relative_to(root):
-                raise UserError(f"{path}: template id {tid!r} already used by {self.specs[tid].path}")
+            if old.path.is_relative_to(root):
+                raise UserError(f"{path}: template id {tid!r} ({lang}) already used by {old.path}")
             return
         diff = meta.get("difficulty", [1, 8])
         if isinstance(diff, int):
             diff = [diff, diff]
-        self.specs[tid] = TemplateSpec(
+        self.variants.setdefault(tid, {})[lang] = TemplateSpec(
             id=tid,
             kind=meta["kind"],
             lang=meta["lang"],
@@ -198,18 +213,31 @@ class TemplateLibrary:
         )
 
     def __contains__(self, tid: str) -> bool:
-        return tid in self.specs
+        return tid in self.variants
 
-    def spec(self, tid: str) -> TemplateSpec:
+    @property
+    def specs(self) -> dict[str, TemplateSpec]:
+        """One spec per id (English where there is one): what the curriculum reads."""
+        return {tid: self.spec(tid) for tid in self.variants}
+
+    def langs(self, tid: str) -> list[str]:
+        return sorted(self.variants.get(tid, {}))
+
+    def spec(self, tid: str, lang: str | None = None) -> TemplateSpec:
+        variants = self.variants.get(tid)
+        if not variants:
+            raise UserError(f"unknown template id {tid!r}; `synth templates list` shows them")
+        if lang is None:
+            return variants.get("en") or variants[min(variants)]
         try:
-            return self.specs[tid]
+            return variants[lang]
         except KeyError:
-            raise UserError(f"unknown template id {tid!r}; `synth templates list` shows them") from None
+            raise UserError(f"template {tid!r} has no {lang!r} version (it has: {', '.join(sorted(variants))})") from None
 
-    def compiled(self, tid: str) -> jinja2.Template:
-        t = self._compiled.get(tid)
+    def compiled(self, tid: str, lang: str | None = None) -> jinja2.Template:
+        spec = self.spec(tid, lang)
+        t = self._compiled.get((tid, spec.lang))
         if t is None:
-            spec = self.spec(tid)
             try:
                 t = self.env.get_template(spec.name)
             except jinja2.TemplateSyntaxError as e:
@@ -218,13 +246,13 @@ class TemplateLibrary:
                 raise UserError(f"{spec.path}: includes a template that is not in its pack: {e.name}") from None
             if spec.shape == "chat" and not {"user", "assistant"} <= set(t.blocks):
                 raise UserError(f"{spec.path}: a chat template defines blocks 'user' and 'assistant'")
-            self._compiled[tid] = t
+            self._compiled[(tid, spec.lang)] = t
         return t
 
-    def render(self, tid: str, variables: dict[str, Any]) -> tuple[str | None, list[dict[str, str]] | None]:
+    def render(self, tid: str, variables: dict[str, Any], lang: str | None = None) -> tuple[str | None, list[dict[str, str]] | None]:
         """Render one item: `(text, None)` for a document, `(None, messages)` for chat."""
-        spec = self.spec(tid)
-        t = self.compiled(tid)
+        spec = self.spec(tid, lang)
+        t = self.compiled(tid, spec.lang)
         try:
             if spec.shape == "document":
                 return _finish(t.render(variables)), None

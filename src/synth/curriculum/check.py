@@ -41,6 +41,8 @@ def check_corpus(out: Path, max_problems: int = 20) -> CheckReport:
     if not (out / "manifest.json").is_file():
         raise UserError(f"{out}: no manifest.json; not a synth corpus")
     m = json.loads((out / "manifest.json").read_text())
+    if "stages" not in m:
+        raise UserError(f"{out}: the run has not finished a shard yet; nothing to check")
     stages = m["stages"]
     introduced_at: dict[str, int] = {}
     for i, s in enumerate(stages):
@@ -57,8 +59,8 @@ def check_corpus(out: Path, max_problems: int = 20) -> CheckReport:
         if len(rep.problems) < max_problems:
             rep.problems.append(msg)
 
-    cols = ["id", "stage", "concepts", "difficulty", "formal", "answer", "replay", "kind"]
-    for rid, stage, concepts, difficulty, formal, answer, is_replay, kind in read_rows(out, cols):
+    cols = ["id", "stage", "concepts", "difficulty", "formal", "replay", "kind"]
+    for rid, stage, concepts, difficulty, formal, is_replay, kind in read_rows(out, cols):
         rep.rows += 1
         if stage < last_stage:
             problem(f"{rid}: stage {stage} after stage {last_stage}")

@@ -33,7 +33,8 @@ def build_graph(cfg: TierConfig, lib: TemplateLibrary) -> ConceptGraph:
             introduced_by.setdefault(c, []).append(tid)
         for r in spec.requires:
             required_by.setdefault(r, []).append(tid)
-            for c in spec.introduces + spec.concepts:
+            # `concepts` are tags a template exercises; only `introduces` builds on `requires`.
+            for c in spec.introduces:
                 edges.add((r, c))
     for c, users in sorted(required_by.items()):
         if c not in introduced_by:

@@ -8,7 +8,6 @@ from synth.families.ontology.common import document_formal, entity_view, introdu
 from synth.world.model import HAS
 
 
-
 @family("entity_profile", kind="ontology")
 def entity_profile(ctx: ItemContext) -> Draw:
     w = ctx.world

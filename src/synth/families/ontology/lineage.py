@@ -10,9 +10,13 @@ from synth.families.ontology.common import document_formal
 @family("lineage", kind="ontology")
 def lineage(ctx: ItemContext) -> Draw:
     w = ctx.world
-    known = {e.id for e in w.entities[: max(1, ctx.scope.known_entities)]}
-    rel = ctx.rng.choice(["ancestor_of", "older_than"])
-    nxt = {s: o for s, r, o in w.links if r == rel and s in known and o in known}
+    # A document states the links it tells, so it may tell any chain of the world.
+    rels = ["ancestor_of", "older_than"]
+    ctx.rng.shuffle(rels)
+    for rel in rels:
+        nxt = {s: o for s, r, o in w.links if r == rel}
+        if nxt:
+            break
     starts = sorted(s for s in nxt if s not in set(nxt.values())) or sorted(nxt)
     if not starts:
         return Draw(vars={"rel": rel, "chain": [], "inverse": w.relations[rel].inverse, "implied": []}, formal=document_formal(w, []))
