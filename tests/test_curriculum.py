@@ -94,7 +94,7 @@ def test_order_from_the_shards_alone(corpus, tier):
             f = json.loads(formal)
             own = {tuple(x) for x in f.get("states", [])}
             for fact in f["facts"]:
-                assert tuple(fact) in stated or tuple(fact) in own, f"{template}: {fact} used before stated"
+                assert tuple(fact) in stated or tuple(fact) in own, f"{fact} used before it is stated"
             stated |= own
     n = len(cfg.stages)
     means = []
