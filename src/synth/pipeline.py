@@ -233,6 +233,7 @@ class _State:
     rows: int = 0
     sample_stats: list = field(default_factory=list)
     corpus: Any = None
+    seconds: dict = field(default_factory=dict)  # CPU seconds per step, summed over units
 
 
 STATE = Path(".synth") / "state.pkl"
@@ -270,7 +271,9 @@ class _Generation:
                 planned = ex.run(u for u in plan.units[:-1] if u.index >= st.next_unit)
                 tails = self._tail(ex, last, max(last.index, st.next_unit), st)
                 for res in _chain_iter(planned, tails):
+                    t0 = time.perf_counter()
                     table = self._corpus_filter(res.table, st.corpus)
+                    t1 = time.perf_counter()
                     tokens = int(pa.compute.sum(table.column("n_tokens")).as_py() or 0) if table.num_rows else 0
                     st.kept_tokens += tokens
                     st.attempts += res.attempts
@@ -280,6 +283,10 @@ class _Generation:
                     st.next_unit = res.unit + 1
                     if writer.write_unit(res.unit, table, tokens) is not None:
                         self._checkpoint(plan, st, stage_acc, writer)
+                    for k, v in res.seconds.items():
+                        st.seconds[k] = st.seconds.get(k, 0.0) + v
+                    st.seconds["corpus_filters"] = st.seconds.get("corpus_filters", 0.0) + t1 - t0
+                    st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
                     bar.update(tokens)
                     bar.set_postfix_str(f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}", refresh=False)
                 if writer.close_shard() is not None:
@@ -375,7 +382,11 @@ class _Generation:
             "stages": stage_acc.to_json(),
             "plan": {"units": len(plan.units), "unit_tokens": plan.unit_tokens, "active_entities": run.active_entities},
             "filters": {"sample": merge_sample_stats(st.sample_stats), "corpus": st.corpus.stats()},
-            "timing": {"seconds": round(elapsed, 3), "tokens_per_second": round(st.kept_tokens / elapsed, 1) if elapsed else None},
+            "timing": {
+                "seconds": round(elapsed, 3),
+                "tokens_per_second": round(st.kept_tokens / elapsed, 1) if elapsed else None,
+                "steps_seconds": {k: round(v, 3) for k, v in sorted(st.seconds.items())},
+            },
             "resume": {"next_unit": st.next_unit},
         }
 

@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import pyarrow as pa
@@ -78,6 +79,7 @@ class UnitResult:
     filter_stats: dict[str, Any]
     attempts: int = 0  # samples drawn, including rejected ones and unused ones at the unit's end
     rejected: int = 0  # samples the per-sample filters rejected
+    seconds: dict[str, float] = field(default_factory=dict)  # where the unit's time went
 
 
 class Producer:
@@ -91,6 +93,7 @@ class Producer:
         self.backend = get_backend(settings.backend, model=settings.model)
         self._chain_factory = sample_chain or self._default_chain
         self.chain = self._chain_factory()
+        self.seconds: dict[str, float] = defaultdict(float)
         self.active_entities = settings.active_entities if settings.active_entities is not None else (len(world.entities) if world else 0)
 
     def _default_chain(self):
@@ -119,9 +122,13 @@ class Producer:
         lo, hi = spec.difficulty
         d = min(max(difficulty, lo), hi)
         ctx = ItemContext(rng=rng, world=self.world, difficulty=d, params=spec.params, lang=spec.lang, split=split, scope=scope, position=position)
+        t0 = perf_counter()
         draw = get_family(spec.family, str(spec.path)).fn(ctx)
+        t1 = perf_counter()
         variables = {**draw.vars, **item_globals(rng), "difficulty": draw.difficulty, "lang": spec.lang}
         text, messages = self.lib.render(tid, variables, spec.lang)
+        self.seconds["sample"] += t1 - t0
+        self.seconds["render"] += perf_counter() - t1
         if messages is not None:
             text = self.fmt(messages)
         row = Row(
@@ -161,12 +168,16 @@ class Producer:
 
     def finish(self, rows: list[Row]) -> list[Row]:
         """Realise through the backend, apply the chat format, count tokens."""
+        t0 = perf_counter()
         rows = self.backend.realise(rows)
         for r in rows:
             if r.messages is not None:
                 r.text = self.fmt(r.messages)
+        t1 = perf_counter()
         for r, n in zip(rows, self.tok.count([r.text for r in rows])):
             r.n_tokens = n
+        self.seconds["realise"] += t1 - t0
+        self.seconds["tokenize"] += perf_counter() - t1
         return rows
 
     # -- one unit ---------------------------------------------------------------------
@@ -188,6 +199,7 @@ class Producer:
         total = 0
         pos = 0
         self.attempts = self.rejected = 0
+        self.seconds = defaultdict(float)
         done = target <= 0
         while not done:
             progress = min(1.0, total / target) if target else 1.0
@@ -220,7 +232,7 @@ class Producer:
                         break
                     kept.append(row)
                     total += n
-        return UnitResult(unit.index, rows_to_table(kept), total, self.chain.stats(), self.attempts, self.rejected)
+        return UnitResult(unit.index, rows_to_table(kept), total, self.chain.stats(), self.attempts, self.rejected, dict(self.seconds))
 
     def _fill(self, unit: Unit, want: list[tuple[int, str, int, bool]], counters: dict[str, int], scope: Scope) -> list[Row]:
         """Rows for the wanted positions, in order; a rejected sample is replaced by the
@@ -240,8 +252,10 @@ class Producer:
             self.attempts += len(rows)
             rows = self.finish(rows)
             retry = []
-            for i, row in zip(todo, rows):
-                reason = self.chain.reason(row)
+            t0 = perf_counter()
+            reasons = [self.chain.reason(row) for row in rows]
+            self.seconds["sample_filters"] += perf_counter() - t0
+            for i, row, reason in zip(todo, rows, reasons):
                 if reason is None:
                     out[i] = row
                 else:
