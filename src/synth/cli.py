@@ -60,8 +60,12 @@ def cli() -> None:
               help="Close a shard after this many tokens (or 500 MB, whichever first).")
 @click.option("--tokenizer", default="qwen2.5", show_default=True, metavar="NAME|PATH",
               help="Built-in qwen2.5, or a local tokenizer.json / model folder.")
-@click.option("--model-format", default="qwen2.5", show_default=True, metavar="FORMAT",
-              help="Chat format applied to chat samples: qwen2.5 (ChatML with Qwen's default system prompt) or chatml.")
+@click.option("--model-format", default=None, metavar="FORMAT",
+              help="Chat format applied to chat samples: qwen2.5 (ChatML with Qwen's default system prompt), "
+                   "chatml, llama3, saiga_mistral, mistral_nemo, or hf:DIR (a local tokenizer's chat template). "
+                   "Default: inferred from --model, else qwen2.5.")
+@click.option("--system-prompt", default=None, metavar="saiga|none|TEXT",
+              help="System prompt for chat samples that have none: saiga (Saiga's Russian prompt) or your text.")
 @click.option("--backend", default="template", show_default=True, help="template: the render is the sample (no GPU).")
 @click.option("--model", default=None, metavar="NAME|PATH", help="Model for LLM backends.")
 @click.option("--lang", default="en", show_default=True, metavar="LANGS",
@@ -171,9 +175,11 @@ def verify(out: str) -> None:
 
 
 def _register_plugins() -> None:
+    from synth.export_cli import export
     from synth.plan.cli import plan
 
     cli.add_command(plan)
+    cli.add_command(export)
 
 
 _register_plugins()

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from synth import __version__
+from synth.chat import get_format, infer_format, resolve_system_prompt
 from synth.config import TierConfig, load_tier
 from synth.curriculum.concepts import build_graph
 from synth.curriculum.plan import Plan, make_plan
@@ -53,7 +54,8 @@ class GenerateConfig:
     ray_address: str | None = None
     shard_tokens: str | int = "100M"
     tokenizer: str = "qwen2.5"
-    model_format: str = "qwen2.5"
+    model_format: str | None = None  # None: inferred from `model`
+    system_prompt: str | None = None
     backend: str = "template"
     model: str | None = None
     lang: str = "en"
@@ -95,6 +97,9 @@ def resolve(config: GenerateConfig) -> Run:
         raise UserError(f"--workers: must be at least 1, got {config.workers}")
     lib = TemplateLibrary(config.templates, builtin=not config.templates_only)
     langs = parse_langs(config.lang)
+    chat_format = config.model_format or infer_format(config.model)
+    get_format(chat_format)  # a clear error now for an unknown format
+    system = resolve_system_prompt(config.system_prompt)
     check_templates(tier, lib, langs)
     graph = build_graph(tier, lib)
     tok = load_tokenizer(config.tokenizer)
@@ -109,7 +114,8 @@ def resolve(config: GenerateConfig) -> Run:
         tier=config.tier,
         seed=config.seed,
         tokenizer=config.tokenizer,
-        chat_format=config.model_format,
+        chat_format=chat_format,
+        system_prompt=system,
         backend=config.backend,
         model=config.model,
         template_dirs=[str(Path(d).resolve()) for d in config.templates],
@@ -123,7 +129,8 @@ def resolve(config: GenerateConfig) -> Run:
         "budget": budget,
         "seed": config.seed,
         "tokenizer": tok.fingerprint,
-        "chat_format": config.model_format,
+        "chat_format": chat_format,
+        "system_prompt": system,
         "backend": config.backend,
         "model": config.model,
         "shard_tokens": shard_tokens,
@@ -365,7 +372,7 @@ class _Generation:
             "tier": cfg.tier,
             "seed": c.seed,
             "tokenizer": run.resolved["tokenizer"],
-            "chat_format": c.model_format,
+            "chat_format": run.settings.chat_format,
             "backend": c.backend,
             "model": c.model,
             "budget": run.budget,

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from synth.backends import get_backend
-from synth.chat import get_format
+from synth.chat import get_format, with_system
 from synth.config import TierConfig, load_tier
 from synth.curriculum.plan import Unit
 from synth.errors import RunStopped, UserError
@@ -44,6 +44,7 @@ class Settings:
     seed: int
     tokenizer: str = "qwen2.5"
     chat_format: str = "qwen2.5"
+    system_prompt: str | None = None
     backend: str = "template"
     model: str | None = None
     template_dirs: list[str] = field(default_factory=list)
@@ -127,6 +128,8 @@ class Producer:
         t1 = perf_counter()
         variables = {**draw.vars, **item_globals(rng), "difficulty": draw.difficulty, "lang": spec.lang}
         text, messages = self.lib.render(tid, variables, spec.lang)
+        if messages is not None and self.s.system_prompt:
+            messages = with_system(messages, self.s.system_prompt)
         self.seconds["sample"] += t1 - t0
         self.seconds["render"] += perf_counter() - t1
         if messages is not None:
