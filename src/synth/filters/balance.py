@@ -1,0 +1,58 @@
+"""A cap on the share of any one template within a stage.
+
+Once a stage has kept `min_rows` rows, a row is rejected ("template_share") if keeping
+it would push its template above `max_share` of the stage's kept rows. The cap is never
+below 1/k for a stage with k templates seen so far: a stage built from one template
+cannot be capped into silence, and two templates can always be 50/50.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from synth.row import Row
+
+
+@dataclass
+class BalanceFilter:
+    name: ClassVar[str] = "balance"
+    max_share: float = 0.5
+    min_rows: int = 1000
+    _counts: dict[int, Counter] = field(init=False, repr=False, default_factory=dict)
+    _rejected: Counter = field(init=False, repr=False, default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_share <= 1:
+            raise ValueError("max_share must be in (0, 1]")
+        if self.min_rows < 0:
+            raise ValueError("min_rows must be >= 0")
+
+    def reason(self, row: Row) -> str | None:
+        counts = self._counts.get(row.stage)
+        if counts is None:
+            return None
+        total = counts.total()
+        if total < self.min_rows:
+            return None
+        k = len(counts) + (row.template not in counts)
+        cap = max(self.max_share, 1 / k)
+        if (counts[row.template] + 1) / (total + 1) > cap:
+            self._rejected[(row.stage, row.template)] += 1
+            return "template_share"
+        return None
+
+    def accept(self, row: Row) -> None:
+        self._counts.setdefault(row.stage, Counter())[row.template] += 1
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for stage, counts in sorted(self._counts.items()):
+            total = counts.total()
+            out[str(stage)] = {
+                "rows": total,
+                "max_share": round(max(counts.values()) / total, 4) if total else None,
+                "capped": {t: n for (s, t), n in sorted(self._rejected.items()) if s == stage},
+            }
+        return {"stages": out}
