@@ -345,7 +345,9 @@ class _Generation:
     def _corpus_filter(self, table: pa.Table, corpus) -> pa.Table:
         if not table.num_rows:
             return table
-        mask = [corpus.reason(Row(**rec)) is None for rec in table.to_pylist()]
+        rows = [Row(**rec) for rec in table.to_pylist()]
+        kept = {id(r) for r in corpus.filter(rows)}  # batched: near-dedup hashes many at once
+        mask = [id(r) in kept for r in rows]
         return table if all(mask) else table.filter(pa.array(mask))
 
     def _checkpoint(self, plan, st: _State, stage_acc, writer) -> None:
