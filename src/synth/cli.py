@@ -71,6 +71,9 @@ def cli() -> None:
 @click.option("--lang", default="en", show_default=True, metavar="LANGS",
               help="Language(s) of the samples: en, ru, or shares such as en:0.7,ru:0.3. "
                    "The same item gives the same facts and answer in every language.")
+@click.option("--world", metavar="FILE",
+              help="Teach your own world: a world spec (.yaml) or an ontology (.ttl, .owl, .rdf, .nt, .jsonld). "
+                   "Default: a fictional world drawn from the seed.")
 @click.option("--templates", "templates", multiple=True, metavar="DIR", help="Add a template pack (repeatable).")
 @click.option("--templates-only", is_flag=True, help="Use only the --templates packs, not the built-in one.")
 @click.option("--overwrite", is_flag=True, help="Replace a different corpus already in --out.")
@@ -177,9 +180,11 @@ def verify(out: str) -> None:
 def _register_plugins() -> None:
     from synth.export_cli import export
     from synth.plan.cli import plan
+    from synth.qa.cli import qa
+    from synth.templates_cli import templates
 
-    cli.add_command(plan)
-    cli.add_command(export)
+    for command in (plan, export, qa, templates):
+        cli.add_command(command)
 
 
 _register_plugins()

@@ -27,14 +27,13 @@ from synth.curriculum.concepts import build_graph
 from synth.curriculum.plan import Plan, make_plan
 from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
-from synth.produce import Producer, Settings, check_templates, needs_world
+from synth.produce import Producer, Settings, check_templates, make_world, needs_world
 from synth.row import SCHEMA, Row
 from synth.shards.atomic import sha256_file, write_bytes, write_json
 from synth.shards.writer import ShardWriter, write_dataset_files
 from synth.templating import TemplateLibrary
 from synth.tokenizer import load_tokenizer
 from synth.units import parse_count
-from synth.world.fictional import build_world
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -59,6 +58,7 @@ class GenerateConfig:
     backend: str = "template"
     model: str | None = None
     lang: str = "en"
+    world: str | None = None  # a world spec (YAML) or ontology (RDF/OWL); default: fictional
     templates: list[str] = field(default_factory=list)
     templates_only: bool = False
     overwrite: bool = False
@@ -103,7 +103,7 @@ def resolve(config: GenerateConfig) -> Run:
     check_templates(tier, lib, langs)
     graph = build_graph(tier, lib)
     tok = load_tokenizer(config.tokenizer)
-    world = build_world(config.seed, tier.world) if needs_world(tier, lib) else None
+    world = make_world(config.seed, tier, config.world) if needs_world(tier, lib) else None
     entities = kinds = 0
     if world is not None:
         covering = [s for s in tier.stages if "entities" in s.covers]
@@ -122,6 +122,7 @@ def resolve(config: GenerateConfig) -> Run:
         builtin_templates=not config.templates_only,
         active_entities=entities if world is not None else None,
         langs=langs,
+        world_file=str(Path(config.world).resolve()) if config.world else None,
     )
     resolved = {
         "tier": tier.tier,
@@ -136,7 +137,7 @@ def resolve(config: GenerateConfig) -> Run:
         "shard_tokens": shard_tokens,
         "templates": {f"{tid}@{lang}": _sha(lib.spec(tid, lang).source.encode()) for tid in sorted(tier.templates) for lang in langs},
         "partials": {str(p.name): _sha(p.read_bytes()) for d in lib.dirs for p in sorted(d.rglob("_*.j2"))},
-        "world": tier.world,
+        "world": {"file": _sha(Path(config.world).read_bytes())} if config.world else tier.world,
         "langs": langs,
         "synth": __version__,
     }

@@ -29,6 +29,7 @@ from synth.row import Row, rows_to_table
 from synth.template_helpers import item_globals
 from synth.templating import TemplateLibrary
 from synth.tokenizer import load_tokenizer
+from synth.world import load_world
 from synth.world.fictional import build_world
 from synth.world.model import World
 
@@ -51,6 +52,7 @@ class Settings:
     builtin_templates: bool = True
     active_entities: int | None = None
     langs: dict[str, float] = field(default_factory=lambda: {"en": 1.0})
+    world_file: str | None = None  # a user's world (YAML spec or RDF/OWL) instead of a fictional one
 
 
 class SmoothRoundRobin:
@@ -106,7 +108,7 @@ class Producer:
     def from_settings(cls, settings: Settings) -> Producer:
         cfg = load_tier(settings.tier)
         lib = TemplateLibrary(settings.template_dirs, builtin=settings.builtin_templates)
-        world = build_world(settings.seed, cfg.world) if needs_world(cfg, lib) else None
+        world = make_world(settings.seed, cfg, settings.world_file) if needs_world(cfg, lib) else None
         if world is not None and settings.active_entities is not None:
             world = world.restricted(settings.active_entities)
         return cls(settings, cfg, lib, world)
@@ -276,6 +278,13 @@ class Producer:
 
 def _frac(x: int) -> float:
     return (x % 1_000_003) / 1_000_003
+
+
+def make_world(seed: int, cfg: TierConfig, world_file: str | None) -> World:
+    """The user's world when one is given, else the tier's fictional world."""
+    if world_file:
+        return load_world(world_file, seed)
+    return build_world(seed, cfg.world)
 
 
 def needs_world(cfg: TierConfig, lib: TemplateLibrary) -> bool:

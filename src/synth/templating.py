@@ -21,15 +21,20 @@ reported as `file:line: message`. Files whose name starts with `_` are partials
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from synth.errors import UserError
@@ -139,26 +144,223 @@ _SPACES = re.compile(r"[ \t]{2,}")
 _BLANKS = re.compile(r"\n{3,}")
 
 
+# An absolute path, a drive, a backslash or a `..` segment: not a path inside a pack.
+_OUTSIDE = re.compile(r"^[/\\]|^[A-Za-z]:|\\|(^|/)\.\.(/|$)")
+
+
 class _PackLoader(jinja2.FileSystemLoader):
-    """Loads only files under the pack directories (no absolute or `..` paths), and
-    hands Jinja the body with the front matter blanked out."""
+    """Loads only files under the pack directories (no absolute or `..` paths, no
+    symlink out of a pack), and hands Jinja the body with the front matter blanked out."""
 
     def get_source(self, environment, template):
-        source, filename, uptodate = super().get_source(environment, template)
+        if _OUTSIDE.search(template):
+            raise SecurityError(
+                f"template path {template!r} leaves its pack: a template includes or imports"
+                " only templates of its pack, by a path relative to the pack"
+            )
+        try:
+            source, filename, uptodate = super().get_source(environment, template)
+        except jinja2.TemplateNotFound:
+            raise jinja2.TemplateNotFound(
+                template,
+                f"no template {template!r} in the template packs (a template can include or"
+                " import only templates of its pack, not other files or Python modules)",
+            ) from None
+        real = Path(filename).resolve()
+        if not any(real.is_relative_to(Path(root).resolve()) for root in self.searchpath):
+            raise SecurityError(f"template {template!r} is a link to a file outside its pack")
         return _blank_front_matter(source), filename, uptodate
+
+
+class RenderLimit(SecurityError):
+    """A template ran too long or produced too much: a loop that never ends, or a
+    render of megabytes."""
+
+
+MAX_RANGE = 100_000  # items in one range() of a template
+_BUILTIN_METHOD = type("".ljust)  # str.ljust(10**9) and the like are checked before they run
+_HUGE_WIDTH = re.compile(r"\d{7,}")  # a width or precision of a million or more in a format
+_WIDTH_FILTERS = ("center", "indent", "wordwrap", "truncate", "batch", "slice")
+
+
+class _Range(Sequence):
+    """What `range()` gives a template: at most MAX_RANGE items, and iterating it
+    checks the render deadline (so nested loops with empty bodies stop too)."""
+
+    def __init__(self, env: PackSandbox, r: range):
+        self._env, self._r = env, r
+
+    def __len__(self) -> int:
+        return len(self._r)
+
+    def __getitem__(self, i):
+        return _Range(self._env, self._r[i]) if isinstance(i, slice) else self._r[i]
+
+    def __iter__(self) -> Iterator[int]:
+        for n, x in enumerate(self._r):
+            if n & 255 == 0:
+                self._env.check_time()
+            yield x
+
+
+class PackSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with limits per render: a time limit checked on every
+    call, attribute and item access and every 256 loop items of a range; an output
+    limit on what the template yields; ranges, sequence repetition, powers and width
+    arguments capped so that no single operation can take the process's memory or
+    time. Everything refused is a SecurityError (the render reports it with the file)."""
+
+    intercepted_binops = frozenset(["*", "**", "%"])
+
+    def __init__(
+        self, *args: Any, time_limit: float = 2.0, max_output: int = 1_000_000, **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self.time_limit = time_limit
+        self.max_output = max_output
+        self._deadline = math.inf
+        self._output = 0
+        self.globals["range"] = self._range
+        self.globals.pop("lipsum", None)  # placeholder text: nothing a sample needs, and unbounded
+        for name in _WIDTH_FILTERS:
+            if name in self.filters:
+                self.filters[name] = self._capped(name, self.filters[name])
+        if "format" in self.filters:
+            self.filters["format"] = self._checked_format(self.filters["format"])
+
+    @contextmanager
+    def limits(self) -> Iterator[None]:
+        """One render: the clock and the output count start now."""
+        self._deadline = time.monotonic() + self.time_limit
+        self._output = 0
+        try:
+            yield
+        finally:
+            self._deadline = math.inf
+
+    def check_time(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise RenderLimit(
+                f"the render took longer than {self.time_limit:g} s (the time limit per item);"
+                " does a loop never end?"
+            )
+
+    def count_output(self, chunks: Iterable[str]) -> Iterator[str]:
+        for chunk in chunks:
+            self._output += len(chunk)
+            if self._output > self.max_output:
+                raise RenderLimit(
+                    f"the render produced more than {self.max_output:,} characters"
+                    " (the output limit per item)"
+                )
+            yield chunk
+
+    def _cap(self, n: Any, what: str) -> None:
+        if isinstance(n, int) and not isinstance(n, bool) and abs(n) > self.max_output:
+            raise RenderLimit(
+                f"{what} {n} is too large for a template (at most {self.max_output:,})"
+            )
+
+    def _range(self, *args: int) -> _Range:
+        r = range(*args)
+        if len(r) > MAX_RANGE:
+            raise RenderLimit(
+                f"range of {len(r):,} items is too long for a template (at most {MAX_RANGE:,})"
+            )
+        return _Range(self, r)
+
+    def _capped(self, name: str, fn):
+        @functools.wraps(fn)  # keeps Jinja's pass_context / pass_environment marks
+        def capped(*args: Any, **kwargs: Any) -> Any:
+            for a in [*args[1:], *kwargs.values()]:
+                self._cap(a, f"argument of filter {name}:")
+            return fn(*args, **kwargs)
+
+        return capped
+
+    def _check_format(self, fmt: Any, args: Any = ()) -> None:
+        """A width such as %999999999d would build a gigabyte before any limit saw it."""
+        if isinstance(fmt, str) and _HUGE_WIDTH.search(fmt):
+            raise RenderLimit(f"format {fmt[:40]!r} asks for a width too large for a template")
+        for a in args if isinstance(args, (tuple, list)) else (args,):
+            self._cap(a, "format argument")
+
+    def _checked_format(self, fn):
+        @functools.wraps(fn)
+        def checked(value: Any, *args: Any, **kwargs: Any) -> Any:
+            self._check_format(value, [*args, *kwargs.values()])
+            return fn(value, *args, **kwargs)
+
+        return checked
+
+    def wrap_str_format(self, value: Any) -> Any:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt = value.__self__
+
+        @functools.wraps(wrapped)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            self._check_format(fmt, [*args, *kwargs.values()])
+            return wrapped(*args, **kwargs)
+
+        return checked
+
+    # Jinja's own parameter names: a template's keyword arguments may not clash with them
+    def call(__self, __context, __obj, *args: Any, **kwargs: Any) -> Any:
+        if time.monotonic() > __self._deadline:  # inline: this runs on every call
+            __self.check_time()
+        if type(__obj) is _BUILTIN_METHOD and isinstance(__obj.__self__, (str, list, tuple)):
+            for a in [*args, *kwargs.values()]:
+                __self._cap(a, f"argument of {getattr(__obj, '__name__', 'a method')}():")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if time.monotonic() > self._deadline:
+            self.check_time()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if time.monotonic() > self._deadline:
+            self.check_time()
+        return super().getitem(obj, argument)
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        self.check_time()
+        if operator == "*":
+            seq, n = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
+            if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
+                self._cap(len(seq) * n, "a repeated sequence of length")
+        elif operator == "%" and isinstance(left, str):
+            self._check_format(left, right)
+        elif operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
+            bits = right * max(1, abs(left).bit_length())
+            if bits > 8 * self.max_output:
+                raise RenderLimit(f"{left} ** {right} is too large a number for a template")
+        return super().call_binop(context, operator, left, right)
 
 
 class TemplateLibrary:
     """Every template of the built-in pack and of user packs, by id."""
 
-    def __init__(self, dirs: Iterable[Path] | None = None, *, builtin: bool = True):
+    def __init__(
+        self,
+        dirs: Iterable[Path] | None = None,
+        *,
+        builtin: bool = True,
+        time_limit: float = 2.0,
+        max_output: int = 1_000_000,
+    ):
+        """`time_limit` (seconds) and `max_output` (characters) bound each render."""
         self.dirs = [Path(d) for d in (dirs or [])]
         if builtin:
             self.dirs.append(data_dir("templates"))
         for d in self.dirs:
             if not d.is_dir():
                 raise UserError(f"--templates: no such directory: {d}")
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = PackSandbox(
+            time_limit=time_limit,
+            max_output=max_output,
             loader=_PackLoader([str(d) for d in self.dirs]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -244,6 +446,8 @@ class TemplateLibrary:
                 raise UserError(f"{e.filename or spec.path}:{e.lineno}: {e.message}") from None
             except jinja2.TemplateNotFound as e:
                 raise UserError(f"{spec.path}: includes a template that is not in its pack: {e.name}") from None
+            except SecurityError as e:  # the file is a link out of its pack
+                raise UserError(f"{spec.path}: {e}") from None
             if spec.shape == "chat" and not {"user", "assistant"} <= set(t.blocks):
                 raise UserError(f"{spec.path}: a chat template defines blocks 'user' and 'assistant'")
             self._compiled[(tid, spec.lang)] = t
@@ -254,30 +458,44 @@ class TemplateLibrary:
         spec = self.spec(tid, lang)
         t = self.compiled(tid, spec.lang)
         try:
-            if spec.shape == "document":
-                return _finish(t.render(variables)), None
-            # Render the whole template once (so top-level imports and sets run, in
-            # order) and capture what each role's block produced.
-            ctx = t.new_context(variables)
-            captured: dict[str, str] = {}
-            for role in ROLES:
-                if role in ctx.blocks:
-                    ctx.blocks[role][0] = _capture(ctx.blocks[role][0], role, captured)
-            for _ in t.root_render_func(ctx):
-                pass
-            messages = []
-            for role in ROLES:
-                content = _finish(captured.get(role, ""))
-                if content:
-                    messages.append({"role": role, "content": content})
-            return None, messages
+            with self.env.limits():
+                if spec.shape == "document":
+                    return _finish("".join(self.env.count_output(t.generate(variables)))), None
+                # Render the whole template once (so top-level imports and sets run, in
+                # order) and capture what each role's block produced.
+                ctx = t.new_context(variables)
+                captured: dict[str, str] = {}
+                for role in ROLES:
+                    if role in ctx.blocks:
+                        ctx.blocks[role][0] = _capture(
+                            ctx.blocks[role][0], role, captured, self.env
+                        )
+                try:
+                    for _ in t.root_render_func(ctx):
+                        self.env.check_time()
+                except Exception:
+                    self.env.handle_exception()  # re-raises with template lines, as render() does
+                messages = []
+                for role in ROLES:
+                    content = _finish(captured.get(role, ""))
+                    if content:
+                        messages.append({"role": role, "content": content})
+                return None, messages
         except jinja2.TemplateError as e:
+            raise UserError(f"{_where(spec)}: {type(e).__name__}: {e}") from None
+        except RecursionError:
+            raise UserError(
+                f"{_where(spec)}: RenderLimit: recursion too deep"
+                " (a macro or a recursive loop that never ends?)"
+            ) from None
+        except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as e:
+            # a template's own mistake (1/0, a wrong type to a filter): one line, not a traceback
             raise UserError(f"{_where(spec)}: {type(e).__name__}: {e}") from None
 
 
-def _capture(block, role: str, into: dict[str, str]):
+def _capture(block, role: str, into: dict[str, str], env: PackSandbox):
     def run(context):
-        parts = list(block(context))
+        parts = list(env.count_output(block(context)))
         into[role] = "".join(parts)
         return iter(parts)
 

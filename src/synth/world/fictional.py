@@ -13,6 +13,7 @@ from synth.errors import UserError
 from synth.rng import rng_for
 from synth.world.model import ATTRIBUTES, HAS, ISA, Entity, Relation, World
 from synth.world.names import NameMaker
+from synth.world.names_ru import russian_names
 from synth.world.solver import Contradiction, Rule
 
 PROPERTIES = [
@@ -130,15 +131,24 @@ def build_world(seed: int, cfg: dict[str, Any] | None = None) -> World:
     ids = [e.id for e in entities]
     links = []
     lo, hi = k["chain_length"]
+    # Related entities sit close together in entity order, so a world cut to its first
+    # n entities (a small budget) keeps whole chains, and the curriculum introduces
+    # people together with their relatives.
+    window = max(2 * hi, 8)
+
+    def near(k: int) -> list[str]:
+        start = rng.randrange(max(1, len(ids) - window + 1))
+        return rng.sample(ids[start : start + window], min(k, len(ids), window))
+
     for c in range(k["chains"]):
         rel = "ancestor_of" if c % 2 == 0 else "older_than"
-        chain = rng.sample(ids, min(len(ids), rng.randint(lo, hi)))
+        chain = near(rng.randint(lo, hi))
         links.extend((a, rel, b) for a, b in zip(chain, chain[1:]))
     for _ in range(k["neighbours"]):
-        a, b = rng.sample(ids, 2)
+        a, b = near(2)
         links.append((a, "neighbour_of", b))
     for _ in range(k["mentors"]):
-        a, b = rng.sample(ids, 2)
+        a, b = near(2)
         links.append((a, "mentor_of", b))
     links = sorted(set(links))
 
@@ -164,6 +174,7 @@ def build_world(seed: int, cfg: dict[str, Any] | None = None) -> World:
 
     world = World(seed, kinds, kind_props, entities, {r.id: r for r in RELATIONS}, links, base_rules + world_rules)
     world.closure  # noqa: B018 - fail here, not in a worker, if something is off
+    world.names["ru"] = russian_names(world)
     return world
 
 

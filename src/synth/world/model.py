@@ -8,14 +8,15 @@ Its closure (`world.closure`) holds every fact it implies and a proof for each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from synth.world.solver import Closure, Rule, Triple, negate
 
 ISA = "is_a"  # (entity, is_a, kind)
 HAS = "is"  # (entity, is, property); negated: (entity, not:is, property)
-ATTRIBUTES = ("colour", "lives_in", "works_as")
+ATTRIBUTES = ("colour", "lives_in", "works_as")  # what a fictional world's entities carry
 
 
 @dataclass
@@ -24,13 +25,20 @@ class Relation:
     transitive: bool = False
     symmetric: bool = False
     inverse: str | None = None
+    # Kinds the relation's subject (domain) and object (range) belong to, as declared by
+    # a user world (rdfs:domain / rdfs:range): which entities a template may relate.
+    # Recorded only: nothing is derived from them.
+    domain: tuple[str, ...] = ()
+    range: tuple[str, ...] = ()
 
 
 @dataclass
 class Entity:
     id: str
     kind: str
-    attrs: dict[str, str]
+    # attribute -> value. Fictional worlds carry exactly ATTRIBUTES; a user's world
+    # carries whatever attributes it declares.
+    attrs: Mapping[str, str]
 
 
 @dataclass
@@ -43,6 +51,17 @@ class World:
     links: list[Triple]  # stated relation facts between entities
     rules: list[Rule]  # every rule, including the taxonomy and relation algebra
     names: dict[str, dict[str, str]] = field(default_factory=dict)  # lang -> id -> surface
+    # Stated facts beyond each entity's kind, attributes and links: an entity's second
+    # types (RDF), properties stated of one entity, and inherited properties that an
+    # exception keeps from being a kind rule (see synth.world.spec).
+    extra_facts: list[Triple] = field(default_factory=list)
+    # kind -> its other parents: `kinds` keeps one parent per kind (a tree the families
+    # walk), an ontology may give a class several; each still has its taxonomy rule.
+    extra_parents: dict[str, list[str]] = field(default_factory=dict)
+    # What an imported ontology held that synth could not map, counted by construct.
+    unmapped: dict[str, int] = field(default_factory=dict)
+    source: str = ""  # the file a user's world came from ("" for a fictional world)
+    iris: dict[str, str] = field(default_factory=dict)  # id -> IRI, for an RDF world
 
     # -- structure -------------------------------------------------------------------
 
@@ -70,8 +89,10 @@ class World:
         if n_entities >= len(self.entities):
             return self
         keep = {e.id for e in self.entities[:n_entities]}
+        dropped = {e.id for e in self.entities[n_entities:]}
         links = [f for f in self.links if f[0] in keep and f[2] in keep]
-        return World(self.seed, self.kinds, self.kind_props, self.entities[:n_entities], self.relations, links, self.rules, self.names)
+        extra = [f for f in self.extra_facts if f[0] not in dropped and f[2] not in dropped]
+        return replace(self, entities=self.entities[:n_entities], links=links, extra_facts=extra)
 
     # -- facts -----------------------------------------------------------------------
 
@@ -82,11 +103,13 @@ class World:
             out.append((e.id, ISA, e.kind))
             out.extend((e.id, a, v) for a, v in e.attrs.items())
         out.extend(self.links)
+        out.extend(self.extra_facts)
         return out
 
     def entity_facts(self, entity: str) -> list[Triple]:
         e = self.entity_by_id[entity]
-        return [(e.id, ISA, e.kind)] + [(e.id, a, v) for a, v in e.attrs.items()]
+        own = [(e.id, ISA, e.kind)] + [(e.id, a, v) for a, v in e.attrs.items()]
+        return own + [f for f in self.extra_facts if f[0] == entity]
 
     @cached_property
     def closure(self) -> Closure:
@@ -106,7 +129,9 @@ class World:
             v.sort()
         return out
 
-    def support_formal(self, query: Triple, assumption: str = "closed", context: list[Triple] = ()) -> dict:
+    def support_formal(
+        self, query: Triple, assumption: str = "closed", context: list[Triple] = ()
+    ) -> dict:
         """`formal` for a query about this world: the given facts and rules its answer
         rests on, the query, the answer and the proof steps. `context` adds facts whose
         own support is included too (for a "false" answer: what the sample showed)."""
