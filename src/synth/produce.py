@@ -129,6 +129,7 @@ class Producer:
         draw = get_family(spec.family, str(spec.path)).fn(ctx)
         t1 = perf_counter()
         variables = {**draw.vars, **item_globals(rng), "difficulty": draw.difficulty, "lang": spec.lang}
+        variables["names"] = self.world.names.get(spec.lang, {}) if self.world is not None else {}
         text, messages = self.lib.render(tid, variables, spec.lang)
         if messages is not None and self.s.system_prompt:
             messages = with_system(messages, self.s.system_prompt)

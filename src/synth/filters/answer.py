@@ -85,10 +85,12 @@ class AnswerFilter:
     def reason(self, row: Row) -> str | None:
         if row.answer is None:
             return None
+        # The text states the answer in its own language; the column keeps the symbol.
+        gold = row.meta.get("answer_text", row.answer)
         response = response_of(row)
         stated = stated_answer(response, row.lang)
         if stated is None:
-            return None if row.answer.strip() in response else "answer_missing"
+            return None if gold.strip() in response else "answer_missing"
         if not normalize_answer(stated):
             return "answer_missing"
-        return None if same_answer(stated, row.answer) else "answer_wrong"
+        return None if same_answer(stated, gold) else "answer_wrong"
