@@ -42,6 +42,7 @@ def probe_rows(producer: Producer, cfg: TierConfig, active_entities: int) -> lis
         row.meta["probe_kind"] = draw.probe_kind or f"depth-{row.difficulty}"
         users = [m["content"] for m in row.messages if m["role"] == "user"]
         row.meta["prompt"] = users[-1] if users else ""
+        row.meta.setdefault("answer_text", row.answer)
         rows.append(row)
     return producer.finish(rows)
 

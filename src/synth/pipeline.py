@@ -27,7 +27,7 @@ from synth.curriculum.concepts import build_graph
 from synth.curriculum.plan import Plan, make_plan
 from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
-from synth.produce import Producer, Settings, check_templates, make_world, needs_world
+from synth.produce import Producer, Settings, check_templates, fit_to_world, make_world, needs_world
 from synth.row import SCHEMA, Row
 from synth.shards.atomic import sha256_file, write_bytes, write_json
 from synth.shards.writer import ShardWriter, write_dataset_files
@@ -101,7 +101,6 @@ def resolve(config: GenerateConfig) -> Run:
     get_format(chat_format)  # a clear error now for an unknown format
     system = resolve_system_prompt(config.system_prompt)
     check_templates(tier, lib, langs)
-    graph = build_graph(tier, lib)
     tok = load_tokenizer(config.tokenizer)
     world = make_world(config.seed, tier, config.world) if needs_world(tier, lib) else None
     entities = kinds = 0
@@ -110,6 +109,10 @@ def resolve(config: GenerateConfig) -> Run:
         cover_tokens = min((budget * s.share for s in covering), default=budget)
         entities = max(1, min(len(world.entities), int(cover_tokens // TOKENS_PER_COVERED_ENTITY)))
         kinds = len(world.kinds)
+        tier, dropped = fit_to_world(tier, lib, world.restricted(entities))
+        if dropped and config.progress:
+            print(f"synth: left out templates with nothing to say about this world: {', '.join(dropped)}", file=sys.stderr)
+    graph = build_graph(tier, lib)
     settings = Settings(
         tier=config.tier,
         seed=config.seed,

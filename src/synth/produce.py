@@ -11,7 +11,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
 
@@ -111,6 +111,8 @@ class Producer:
         world = make_world(settings.seed, cfg, settings.world_file) if needs_world(cfg, lib) else None
         if world is not None and settings.active_entities is not None:
             world = world.restricted(settings.active_entities)
+        if world is not None:
+            cfg, _ = fit_to_world(cfg, lib, world)
         return cls(settings, cfg, lib, world)
 
     # -- one item ---------------------------------------------------------------------
@@ -130,6 +132,7 @@ class Producer:
         t1 = perf_counter()
         variables = {**draw.vars, **item_globals(rng), "difficulty": draw.difficulty, "lang": spec.lang}
         variables["names"] = self.world.names.get(spec.lang, {}) if self.world is not None else {}
+        variables["relations"] = self.world.relations if self.world is not None else {}
         text, messages = self.lib.render(tid, variables, spec.lang)
         if messages is not None and self.s.system_prompt:
             messages = with_system(messages, self.s.system_prompt)
@@ -286,6 +289,36 @@ def make_world(seed: int, cfg: TierConfig, world_file: str | None) -> World:
     if world_file:
         return load_world(world_file, seed)
     return build_world(seed, cfg.world)
+
+
+def fit_to_world(cfg: TierConfig, lib: TemplateLibrary, world: World) -> tuple[TierConfig, list[str]]:
+    """Leave out the templates whose family has nothing to say about this world (a
+    user's ontology may have no relation chains), then those whose required concepts
+    no remaining template introduces. Returns the fitted tier and what was left out."""
+    keep = dict(cfg.templates)
+    dropped = []
+    for tid in list(keep):
+        applies = get_family(lib.spec(tid).family).applies
+        if applies is not None and not applies(world):
+            dropped.append(tid)
+            del keep[tid]
+    while dropped:
+        introduced = {c for t in keep for c in lib.spec(t).introduces + lib.spec(t).concepts}
+        orphans = [t for t in keep if any(r not in introduced for r in lib.spec(t).requires)]
+        if not orphans:
+            break
+        for t in orphans:
+            dropped.append(t)
+            del keep[t]
+    if not dropped:
+        return cfg, []
+    if not keep:
+        raise UserError(f"{cfg.source}: no template of this tier applies to the world (left out: {', '.join(dropped)})")
+    stages = [replace(s, templates={t: w for t, w in s.templates.items() if t in keep}) for s in cfg.stages]
+    stages = [s for s in stages if s.templates]
+    total = sum(s.share for s in stages)
+    stages = [replace(s, share=s.share / total) for s in stages]
+    return replace(cfg, templates=keep, stages=stages), dropped
 
 
 def needs_world(cfg: TierConfig, lib: TemplateLibrary) -> bool:

@@ -32,8 +32,10 @@ SCHEMA = pa.schema(
 )
 
 # Eval probes carry what a scorer needs besides the row itself.
-PROBE_SCHEMA = SCHEMA.append(pa.field("probe_kind", pa.string())).append(
-    pa.field("prompt", pa.string())
+PROBE_SCHEMA = (
+    SCHEMA.append(pa.field("probe_kind", pa.string()))
+    .append(pa.field("prompt", pa.string()))
+    .append(pa.field("answer_text", pa.string()))  # the answer as the probe's language states it
 )
 
 

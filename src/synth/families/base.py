@@ -62,18 +62,21 @@ class Family:
     fn: Callable[[ItemContext], Draw]
     doc: str = ""
     probe_kinds: tuple[str, ...] = field(default_factory=tuple)
+    # Whether the family has anything to say about a world (a user's world may lack
+    # relation chains, say); templates of families that do not apply are left out.
+    applies: Callable[[World], bool] | None = None
 
 
 FAMILIES: dict[str, Family] = {}
 
 
-def family(name: str, kind: str):
+def family(name: str, kind: str, applies: Callable[[World], bool] | None = None):
     """Register an item generator under `name` (what a template's `family:` names)."""
 
     def deco(fn: Callable[[ItemContext], Draw]) -> Callable[[ItemContext], Draw]:
         if name in FAMILIES:
             raise RuntimeError(f"family {name!r} registered twice")
-        FAMILIES[name] = Family(name, kind, fn, (fn.__doc__ or "").strip())
+        FAMILIES[name] = Family(name, kind, fn, (fn.__doc__ or "").strip(), applies=applies)
         return fn
 
     return deco

@@ -10,7 +10,8 @@ from synth.families.ontology.common import entity_view, question_entity
 def attribute_question(ctx: ItemContext) -> Draw:
     w = ctx.world
     e = entity_view(w, w.entities[question_entity(ctx)].id)
-    attrs = ctx.params.get("attrs", ["colour", "lives_in", "works_as", "is_a"])
+    # Whatever this world records about its entities (a user world has its own attributes).
+    attrs = [a for a in ctx.params.get("attrs", [a["name"] for a in e["attrs"]] + ["is_a"]) if a == "is_a" or a in e]
     attr = attrs[ctx.rng.randrange(len(attrs))]
     value = e["kind"] if attr == "is_a" else e[attr]
     formal = w.support_formal((e["name"], attr, value))

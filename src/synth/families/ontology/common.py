@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from synth.families.base import ItemContext
-from synth.world.model import ATTRIBUTES, HAS, ISA, World
+from synth.world.model import HAS, ISA, World
 from synth.world.solver import Triple
 
 
@@ -63,7 +63,8 @@ def entity_view(w: World, eid: str) -> dict[str, Any]:
         "last": last,
         "kind": e.kind,
         "ancestors": w.ancestors(e.kind),
-        **{a: e.attrs[a] for a in ATTRIBUTES},
+        **dict(e.attrs),  # e.colour etc., for templates written for one world's attributes
+        "attrs": [{"name": a, "value": v} for a, v in e.attrs.items()],
         "links": links,
     }
 

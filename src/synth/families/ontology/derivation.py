@@ -7,7 +7,7 @@ from synth.families.base import Draw, ItemContext, family
 from synth.families.ontology.common import derived_about, document_formal, step_view
 
 
-@family("derivation", kind="ontology")
+@family("derivation", kind="ontology", applies=lambda w: bool(w.closure.derived()))
 def derivation(ctx: ItemContext) -> Draw:
     w = ctx.world
     known = max(1, ctx.scope.known_entities)

@@ -14,7 +14,7 @@ def entity_profile(ctx: ItemContext) -> Draw:
     n = len(w.entities)
     i = introduced_or_known(ctx, n, ctx.scope.introduce_entities, ctx.scope.known_entities)
     e = entity_view(w, w.entities[i].id)
-    states = [(e["name"], "is_a", e["kind"])] + [(e["name"], a, e[a]) for a in ("colour", "lives_in", "works_as")]
+    states = [(e["name"], "is_a", e["kind"])] + [(e["name"], a["name"], a["value"]) for a in e["attrs"]]
     states += [tuple(link["fact"]) for link in e["links"]]
     # Both directions of every relation: the inverse (or symmetric) reading is stated too.
     for link in e["links"]:
@@ -29,7 +29,9 @@ def entity_profile(ctx: ItemContext) -> Draw:
     if ctx.params.get("derived", True):
         c = w.closure
         for f in w.facts_about.get(e["name"], []):
-            if f[1] in (HAS, "not:" + HAS):
+            # Only what follows from this entity's own facts: a property that rests on
+            # another entity's facts is left to the documents that state those.
+            if f[1] in (HAS, "not:" + HAS) and all(x[0] == e["name"] for x in c.support(f)[0]):
                 steps = c.proof(f)
                 props.append({"name": f[2], "holds": f[1] == HAS, "via": _via(w, f), "depth": c.depth(f), "steps": len(steps)})
                 states.append(f)

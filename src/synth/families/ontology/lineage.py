@@ -7,19 +7,25 @@ from synth.families.base import Draw, ItemContext, family
 from synth.families.ontology.common import document_formal
 
 
-@family("lineage", kind="ontology")
+def has_chains(w) -> bool:
+    rels = {r.id for r in w.relations.values() if r.transitive and r.inverse}
+    return any(r in rels for _, r, _ in w.links)
+
+
+@family("lineage", kind="ontology", applies=has_chains)
 def lineage(ctx: ItemContext) -> Draw:
     w = ctx.world
     # A document states the links it tells, so it may tell any chain of the world.
-    rels = ["ancestor_of", "older_than"]
+    rels = sorted(r.id for r in w.relations.values() if r.transitive and r.inverse)
     ctx.rng.shuffle(rels)
+    rel, nxt = None, {}
     for rel in rels:
         nxt = {s: o for s, r, o in w.links if r == rel}
         if nxt:
             break
     starts = sorted(s for s in nxt if s not in set(nxt.values())) or sorted(nxt)
     if not starts:
-        return Draw(vars={"rel": rel, "chain": [], "inverse": w.relations[rel].inverse, "implied": []}, formal=document_formal(w, []))
+        return Draw(vars={"rel": rel, "chain": [], "inverse": w.relations[rel].inverse if rel else None, "implied": []}, formal=document_formal(w, []))
     chain = [ctx.rng.choice(starts)]
     while chain[-1] in nxt and nxt[chain[-1]] not in chain and len(chain) < 7:
         chain.append(nxt[chain[-1]])

@@ -9,7 +9,7 @@ from synth.world.fictional import PROPERTIES
 from synth.world.model import HAS
 
 
-@family("property_question", kind="ontology")
+@family("property_question", kind="ontology", applies=lambda w: any(w.kind_props.values()))
 def property_question(ctx: ItemContext) -> Draw:
     w = ctx.world
     c = w.closure
@@ -23,7 +23,8 @@ def property_question(ctx: ItemContext) -> Draw:
         query = (name, HAS, fact[2])
     else:
         settled = {f[2] for f in derived}
-        free = [p for p in PROPERTIES if p not in settled]
+        vocab = sorted({p for props in w.kind_props.values() for p, _ in props}) or PROPERTIES
+        free = [p for p in vocab if p not in settled] or [p for p in PROPERTIES if p not in settled]
         query = (name, HAS, free[ctx.rng.randrange(len(free))])
     formal = w.support_formal(query, assumption="open", context=[(name, "is_a", e["kind"])])
     answer = formal["answer"]

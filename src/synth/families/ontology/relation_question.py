@@ -3,15 +3,19 @@ or symmetric reading), through a chain (transitivity), or not holding at all."""
 
 from __future__ import annotations
 
+from synth.errors import UserError
 from synth.families.base import Draw, ItemContext, family
 from synth.families.ontology.common import step_view
 
 
-@family("relation_question", kind="ontology")
+@family("relation_question", kind="ontology", applies=lambda w: bool(w.links))
 def relation_question(ctx: ItemContext) -> Draw:
     w = ctx.world
     c = w.closure
-    rels = ctx.params.get("relations", sorted(w.relations))
+    # A template names the relations it phrases well; a user world may have others.
+    rels = [r for r in ctx.params.get("relations", []) if r in w.relations] or sorted(w.relations)
+    if not rels:
+        raise UserError("this world declares no relations; drop ontology.qa_relation and ontology.qa_compare from the tier")
     known = max(2, ctx.scope.known_entities)
     ids = [e.id for e in w.entities[:known]]
     held = {e.id for i, e in enumerate(w.entities[:known]) if ctx.scope.held_out(i)}

@@ -6,7 +6,7 @@ from synth.families.base import Draw, ItemContext, family
 from synth.families.ontology.common import rule_view
 
 
-@family("rule_entry", kind="ontology")
+@family("rule_entry", kind="ontology", applies=lambda w: any(r.id.startswith("rule") or r.id.endswith((":transitive", ":symmetric", ":inverse")) for r in w.rules))
 def rule_entry(ctx: ItemContext) -> Draw:
     w = ctx.world
     world_rules = [rule_view(w, r.id) for r in w.rules if r.id.startswith("rule")]
