@@ -34,6 +34,7 @@ from synth.world.fictional import build_world
 from synth.world.model import World
 
 BATCH = 64  # candidate rows rendered and tokenized together (a constant: part of the output)
+MIN_BATCH = 8  # the smallest batch near the end of a unit
 MAX_TRIES = 50  # consecutive rejections of one template before the run stops
 
 
@@ -214,7 +215,7 @@ class Producer:
             progress = min(1.0, total / target) if target else 1.0
             d0, d1 = unit.difficulty
             want = []
-            for p in range(pos, pos + BATCH):
+            for p in range(pos, pos + _batch_size(total, len(kept), target)):
                 is_replay = replay is not None and math.floor((p + 1) * unit.replay) > math.floor(p * unit.replay)
                 tid = replay.next() if is_replay else main.next()
                 if is_replay:
@@ -225,7 +226,7 @@ class Producer:
                 # Randomised rounding keeps integer difficulties whose mean follows the ramp.
                 diff = int(ramp) + (1 if _frac(derive_seed("d", unit.index, p)) < ramp - int(ramp) else 0)
                 want.append((p, tid, max(1, diff), is_replay))
-            pos += BATCH
+            pos += len(want)
             slots = self._fill(unit, want, counters, scope)
             for row in slots:
                 n = row.n_tokens
@@ -278,6 +279,17 @@ class Producer:
                     retry.append(i)
             todo = retry
         return [r for r in out if r is not None]
+
+
+def _batch_size(total: int, rows: int, target: int) -> int:
+    """Near the end of a unit, draw about what the remaining tokens need (at the mean
+    row length so far, with a margin) instead of a full batch: rows drawn past the
+    target are thrown away. It depends on the unit's own rows only, so the bytes do not
+    change with the worker count."""
+    if not rows:
+        return BATCH
+    need = (target - total) * rows / total
+    return max(MIN_BATCH, min(BATCH, math.ceil(need * 1.2) + 2))
 
 
 def _frac(x: int) -> float:

@@ -57,8 +57,10 @@ class TiktokenQwen:
         return self.enc.encode(text, allowed_special="all")
 
     def count(self, texts: list[str]) -> list[int]:
-        # One thread: workers scale with processes, not with tiktoken's pool.
-        return [len(x) for x in self.enc.encode_batch(texts, num_threads=1, allowed_special="all")]
+        # A plain loop: workers scale with processes, and tiktoken's encode_batch pays
+        # for a thread pool and a future per text (a third of the tokenize time).
+        encode = self.enc.encode
+        return [len(encode(t, allowed_special="all")) for t in texts]
 
 
 class HFTokenizer:

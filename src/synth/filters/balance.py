@@ -21,6 +21,8 @@ class BalanceFilter:
     max_share: float = 0.5
     min_rows: int = 1000
     _counts: dict[int, Counter] = field(init=False, repr=False, default_factory=dict)
+    # Kept rows per stage: counts.total(), kept up to date instead of summed on every row.
+    _totals: dict[int, int] = field(init=False, repr=False, default_factory=dict)
     _rejected: Counter = field(init=False, repr=False, default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -33,7 +35,7 @@ class BalanceFilter:
         counts = self._counts.get(row.stage)
         if counts is None:
             return None
-        total = counts.total()
+        total = self._totals[row.stage]
         if total < self.min_rows:
             return None
         k = len(counts) + (row.template not in counts)
@@ -45,6 +47,12 @@ class BalanceFilter:
 
     def accept(self, row: Row) -> None:
         self._counts.setdefault(row.stage, Counter())[row.template] += 1
+        self._totals[row.stage] = self._totals.get(row.stage, 0) + 1
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_totals" not in state:  # a checkpoint written before the running totals
+            self._totals = {stage: c.total() for stage, c in self._counts.items()}
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from synth.errors import UserError
@@ -24,21 +24,66 @@ EXAMPLES_PER_REASON = 5
 EXAMPLE_CHARS = 500
 
 
-def content_of(row: Row) -> str:
-    """What the row says, without the chat template around it."""
+# --- values derived from a row, shared by filters --------------------------------------
+
+# While a chain works on a row (or a batch of rows), what several filters derive from it
+# (its content, normalized content, dedup key) is computed once: id(row) -> (row, values).
+# Outside a chain nothing is kept, so a row changed between two calls is never stale.
+_MEMO: dict[int, tuple[Row, dict[str, Any]]] = {}
+
+
+def derived(row: Row, key: str, fn: Callable[[Row], Any]) -> Any:
+    """`fn(row)`, computed once per row while a chain works on it; `key` names `fn`."""
+    hit = _MEMO.get(id(row))
+    if hit is None or hit[0] is not row:
+        return fn(row)
+    values = hit[1]
+    if key in values:
+        return values[key]
+    value = values[key] = fn(row)
+    return value
+
+
+def _remember(rows: Iterable[Row]) -> list[int]:
+    """Start memos for the rows that have none (a chain inside a chain shares its
+    caller's); returns what `_forget` must drop."""
+    added = []
+    for r in rows:
+        k = id(r)
+        if k not in _MEMO:
+            _MEMO[k] = (r, {})
+            added.append(k)
+    return added
+
+
+def _forget(keys: list[int]) -> None:
+    for k in keys:
+        _MEMO.pop(k, None)
+
+
+def _content_of(row: Row) -> str:
     if row.messages:
         return "\n\n".join(m.get("content") or "" for m in row.messages)
+    return row.text
+
+
+def content_of(row: Row) -> str:
+    """What the row says, without the chat template around it."""
+    return derived(row, "content_of", _content_of)
+
+
+def _sample_content(row: Row) -> str:
+    if row.messages:
+        return "\n\n".join(
+            m.get("content") or "" for m in row.messages if m.get("role") != "system"
+        )
     return row.text
 
 
 def sample_content(row: Row) -> str:
     """`content_of` without system turns: what dedup compares. A system prompt is setup
     drawn from a small pool, not part of what makes two samples the same or different."""
-    if row.messages:
-        return "\n\n".join(
-            m.get("content") or "" for m in row.messages if m.get("role") != "system"
-        )
-    return row.text
+    return derived(row, "sample_content", _sample_content)
 
 
 def response_of(row: Row) -> str:
@@ -153,6 +198,13 @@ class FilterChain:
 
     def reason(self, row: Row) -> str | None:
         """None if every filter keeps the row (and it is then accepted), else the reason code."""
+        added = _remember((row,))
+        try:
+            return self._reason(row)
+        finally:
+            _forget(added)
+
+    def _reason(self, row: Row) -> str | None:
         self.seen += 1
         for f, st in zip(self.filters, self._stats, strict=True):
             st.seen += 1
@@ -177,11 +229,15 @@ class FilterChain:
         """
         preparers = [f for f in self.filters if callable(getattr(f, "prepare", None))]
         for batch in _batches(rows, batch_size):
-            for f in preparers:
-                f.prepare(batch)  # type: ignore[attr-defined]
-            for row in batch:
-                if self.reason(row) is None:
-                    yield row
+            added = _remember(batch)  # what prepare() derives, reason() and accept() reuse
+            try:
+                for f in preparers:
+                    f.prepare(batch)  # type: ignore[attr-defined]
+                for row in batch:
+                    if self._reason(row) is None:
+                        yield row
+            finally:
+                _forget(added)
 
     def stats(self) -> dict[str, Any]:
         """JSON-able: totals, then per filter (in chain order) counts, examples and details."""

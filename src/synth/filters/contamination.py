@@ -8,8 +8,8 @@ A train row is rejected when
 - its normalized content or question equals a probe's ("contamination_exact");
 - its content contains a probe's question, normalized, at word boundaries
   ("contamination_question"). Questions shorter than `min_question_words` words are
-  skipped: they would match innocent text. Candidates come from hashing the first
-  `anchor_words` words of each question and every window of the row; a substring test
+  skipped: they would match innocent text. Candidates are the places where the first
+  `anchor_words` words of a question occur among the row's words; a substring test
   confirms;
 - its question is a near duplicate of a probe's ("contamination_near"): MinHash LSH
   with the near_dedup machinery on what the row's template filled in, each candidate
@@ -31,15 +31,23 @@ from typing import Any, ClassVar
 import numpy as np
 
 from synth.filters.answer import ANSWER_LINE
-from synth.filters.exact_dedup import normalize, text_key
+from synth.filters.base import derived, stable_hash64
+from synth.filters.exact_dedup import (
+    content_key,
+    join_normalized,
+    normalize,
+    normalized_content,
+    normalized_turns,
+    text_key,
+)
 from synth.filters.near_dedup import (
     MinHasher,
     TemplateSkeletons,
-    VerifiedLSH,
+    content_words,
     isin_sorted,
-    ngram_hashes,
     template_salt,
-    word_hashes,
+    turn_words,
+    words_of,
 )
 from synth.row import Row
 
@@ -69,9 +77,53 @@ def probe_parts(text: str) -> tuple[str, str]:
 
 def row_parts(row: Row) -> tuple[str, str]:
     """(content, question) of a train row."""
+    return derived(row, "row_parts", _row_parts)
+
+
+def _row_parts(row: Row) -> tuple[str, str]:
     if row.messages:
         return _turn_parts([(m.get("role") or "", m.get("content") or "") for m in row.messages])
     return _plain_parts(row.text)
+
+
+def _question_words(row: Row) -> list[str]:
+    """`words_of` the row's question; a chat's from its turns' words (as content_words)."""
+    content, question = row_parts(row)
+    if question is content:
+        return content_words(row)
+    if row.messages:
+        return [w for role, ws in turn_words(row) if role == "user" for w in ws]
+    return words_of(question)
+
+
+class _ProbeView:
+    """The probes as one template sees them: without that template's skeleton (at one
+    skeleton version). Sizes and band keys are computed for the probes that a row comes
+    near, not for all of them."""
+
+    def __init__(self, version: int, skeleton: np.ndarray, salt: int) -> None:
+        self.version = version
+        self.skeleton = skeleton
+        self.salt = salt
+        self._sizes: dict[int, int] = {}
+        self._keys: dict[int, set[int]] = {}
+
+    def filled(self, shingles: np.ndarray) -> np.ndarray:
+        return shingles[~isin_sorted(shingles, self.skeleton)]
+
+    def size(self, i: int, shingles: np.ndarray) -> int:
+        """Shingles of probe i (given) without the skeleton."""
+        n = self._sizes.get(i)
+        if n is None:
+            n = self._sizes[i] = shingles.size - int(isin_sorted(shingles, self.skeleton).sum())
+        return n
+
+    def keys(self, i: int, shingles: np.ndarray, hasher: MinHasher) -> set[int]:
+        k = self._keys.get(i)
+        if k is None:
+            sig = hasher.signatures_of_sets([self.filled(shingles)])
+            k = self._keys[i] = set(hasher.band_keys(sig, self.salt)[0].tolist())
+        return k
 
 
 @dataclass
@@ -94,33 +146,116 @@ class ContaminationFilter:
             self.skeletons = TemplateSkeletons(MinHasher())
             self.owns_skeletons = True
         self._exact: set[int] = set()
-        self._questions: list[str] = []
-        self._anchors: dict[int, dict[int, list[int]]] = {}
-        self._probe_shingles: list[np.ndarray] = []
-        self._probe_index: dict[str, tuple[int, VerifiedLSH]] = {}
+        self._questions: list[str] = []  # normalized, of min_question_words words or more
+        questions = []
         for text in self.probes:
             content, question = probe_parts(text)
             norm_q = normalize(question)
             self._exact.update(text_key(t) for t in (normalize(content), norm_q) if t)
-            self._add_question(norm_q)
-            self._probe_shingles.append(self.skeletons.hasher.shingles(question))
+            if len(norm_q.split()) >= self.min_question_words:
+                self._questions.append(norm_q)
+            questions.append(question)
         self.probes = ()  # what is needed is indexed; the texts need not stay in memory
-        self._anchor_keys = {
-            a: np.array(sorted(d), dtype=np.uint64) for a, d in self._anchors.items()
-        }
+        hasher = self.skeletons.hasher
+        self._probe_shingles: list[np.ndarray] = hasher.shingle_sets(questions) if questions else []
+        self._near_templates: set[str] = set()
+        self._index_probes()
 
-    def _add_question(self, q: str) -> None:
-        words = q.split()
-        if len(words) < self.min_question_words:
-            return
-        a = min(self.anchor_words, len(words))
-        key = int(ngram_hashes(word_hashes(words[:a]), a)[0])
-        self._anchors.setdefault(a, {}).setdefault(key, []).append(len(self._questions))
-        self._questions.append(q)
+    def _index_probes(self) -> None:
+        """The lookup structures built from `_questions` and `_probe_shingles`."""
+        # Anchors: a question's first `a` words -> the questions starting so, by `a`.
+        self._anchors: dict[int, dict[tuple[str, ...], list[int]]] = {}
+        for qi, q in enumerate(self._questions):
+            words = q.split()
+            a = min(self.anchor_words, len(words))
+            self._anchors.setdefault(a, {}).setdefault(tuple(words[:a]), []).append(qi)
+        # Every anchor's first `_lead` words (the shortest anchor length): a row whose
+        # word `_lead`-grams include none of them contains no question.
+        self._lead = min(self._anchors, default=0)
+        self._leads = {words[: self._lead] for table in self._anchors.values() for words in table}
+        # Shingle -> the probes holding it: a row's shared shingles are counted here,
+        # and in the arrays below for a whole batch (sorted shingles, CSR offsets).
+        self._postings: dict[int, list[int]] = {}
+        for i, sh in enumerate(self._probe_shingles):
+            for x in sh.tolist():
+                self._postings.setdefault(x, []).append(i)
+        lists = [self._postings[x] for x in sorted(self._postings)]
+        self._post_values = np.array(sorted(self._postings), dtype=np.uint64)
+        self._post_starts = np.cumsum([0, *map(len, lists)], dtype=np.int64)
+        self._post_probes = np.array([i for ids in lists for i in ids], dtype=np.int64)
+        self._views: dict[str, _ProbeView] = {}
+        # id(row) -> (row, question shingles, what _count_shared found or None)
+        self._prepared: dict[int, tuple[Row, np.ndarray, Any]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The indexes are rebuilt on load (from the questions and probe shingles).
+        derived_state = ("_anchors", "_lead", "_leads", "_postings", "_post_values")
+        derived_state += ("_post_starts", "_post_probes", "_views", "_prepared")
+        return {k: v for k, v in self.__dict__.items() if k not in derived_state}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_near_templates" not in state:  # a checkpoint of the per-template LSH version
+            self._near_templates = set(state.get("_probe_index", ()))
+            self.__dict__.pop("_probe_index", None)
+        self._index_probes()
 
     def prepare(self, rows: Sequence[Row]) -> None:
         if self.owns_skeletons and self.skeletons is not None:
             self.skeletons.prepare(rows)  # else near_dedup prepares the shared model
+        self._prepared = {}
+        if self._exact and self.near and self.skeletons is not None:
+            # The questions' shingles for the batch in one pass; for rows of calibrated
+            # templates (whose skeleton is final) also the near check's counting.
+            sets = self.skeletons.hasher.shingle_sets_of_words([_question_words(r) for r in rows])
+            counted = self._count_shared(rows, sets)
+            self._prepared = {
+                id(r): (r, sh, counted.get(i)) for i, (r, sh) in enumerate(zip(rows, sets))
+            }
+
+    def _count_shared(
+        self, rows: Sequence[Row], sets: list[np.ndarray]
+    ) -> dict[int, tuple[np.ndarray, list[tuple[int, int]]]]:
+        """Row index -> (filled shingles, [(probe, shared shingles)] for the probes that
+        can reach min_jaccard), for the rows whose template is calibrated."""
+        sk = self.skeletons
+        assert sk is not None
+        by_template: dict[str, list[int]] = {}
+        for i, r in enumerate(rows):
+            if sk.is_frozen(r.template):
+                by_template.setdefault(r.template, []).append(i)
+        filled: dict[int, np.ndarray] = {}
+        for template, idx in by_template.items():
+            skel = sk.skeleton(template)[1]
+            if skel is None:
+                continue
+            parts = [sets[i] for i in idx]
+            keep = ~isin_sorted(np.concatenate(parts), skel)
+            bounds = np.cumsum([p.size for p in parts])[:-1]
+            for i, part, k in zip(idx, parts, np.split(keep, bounds), strict=True):
+                filled[i] = part[k]
+        out = {i: (f, []) for i, f in filled.items()}
+        if not filled or not self._post_values.size:
+            return out
+        order = list(filled)
+        sizes = np.array([filled[i].size for i in order], dtype=np.int64)
+        shingles = np.concatenate([filled[i] for i in order])
+        owner = np.repeat(np.arange(len(order)), sizes)
+        pos = np.searchsorted(self._post_values, shingles)
+        pos[pos == self._post_values.size] = 0
+        found = self._post_values[pos] == shingles
+        pos, owner = pos[found], owner[found]
+        starts = self._post_starts[pos]
+        lens = self._post_starts[pos + 1] - starts
+        # Every (row, probe) pair of a shared shingle, then the count of each pair.
+        at = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+        pairs = np.repeat(owner, lens) * len(self._probe_shingles) + self._post_probes[at]
+        pairs, shared = np.unique(pairs, return_counts=True)
+        row_of, probe_of = np.divmod(pairs, len(self._probe_shingles))
+        can = shared >= self.min_jaccard * sizes[row_of] * (1 - 1e-9)  # as _near's cut
+        for r, p, c in zip(row_of[can].tolist(), probe_of[can].tolist(), shared[can].tolist()):
+            out[order[r]][1].append((p, c))
+        return out
 
     def reason(self, row: Row) -> str | None:
         if self.owns_skeletons and self.skeletons is not None:
@@ -128,10 +263,20 @@ class ContaminationFilter:
         if not self._exact:
             return None
         content, question = row_parts(row)
-        norm = normalize(content)
-        norm_q = normalize(question) if question is not content else norm
-        if text_key(norm) in self._exact or text_key(norm_q) in self._exact:
-            return "contamination_exact"  # normalize() is idempotent, so text_key works
+        # content is sample_content(row) (every turn but the system's), so exact dedup's
+        # normalized form and key serve here (normalize() is idempotent: the key is
+        # text_key(norm)); a chat's question is normalized from its user turns.
+        norm = normalized_content(row)
+        if question is content:
+            norm_q, key_q = norm, content_key(row)
+        else:
+            if row.messages:
+                norm_q = join_normalized(n for role, n in normalized_turns(row) if role == "user")
+            else:
+                norm_q = normalize(question)
+            key_q = stable_hash64(norm_q)
+        if content_key(row) in self._exact or key_q in self._exact:
+            return "contamination_exact"
         if self._contains_question(norm):
             return "contamination_question"
         if self.near and self._near(row, question):
@@ -139,45 +284,89 @@ class ContaminationFilter:
         return None
 
     def _contains_question(self, norm: str) -> bool:
-        wh = word_hashes(norm.split())
+        """A probe question, normalized, at word boundaries of the normalized content.
+        A question that occurs starts with its anchor at some word: look there only."""
+        lead = self._lead
+        if not lead:
+            return False
+        words = norm.split()
+        grams = list(zip(*(words[k:] for k in range(lead))))
+        if self._leads.isdisjoint(grams):
+            return False  # no anchor starts anywhere (the usual case)
         padded = f" {norm} "
-        for a, keys in self._anchor_keys.items():
-            h = ngram_hashes(wh, a)
-            for pos in np.flatnonzero(isin_sorted(h, keys)).tolist():
-                for qi in self._anchors[a][int(h[pos])]:
-                    if f" {self._questions[qi]} " in padded:
-                        return True
+        for i, g in enumerate(grams):
+            if g not in self._leads:
+                continue
+            for a, table in self._anchors.items():
+                hits = table.get(tuple(words[i : i + a]))
+                if hits and any(f" {self._questions[qi]} " in padded for qi in hits):
+                    return True
         return False
 
+    def _question_shingles(self, row: Row, question: str) -> np.ndarray:
+        hit = self._prepared.get(id(row))
+        if hit is not None and hit[0] is row:
+            return hit[1]
+        assert self.skeletons is not None
+        return self.skeletons.hasher.shingles(question)
+
     def _near(self, row: Row, question: str) -> bool:
+        """A probe whose question, without the row template's skeleton, shares an LSH
+        band with the row's (so MinHash would make it a candidate) and has exact Jaccard
+        >= min_jaccard with it.
+
+        The row's filled shingles exclude the skeleton, so the shingles it shares with a
+        probe are the same with or without the probe's skeleton part: counting them over
+        all probes at once (`_postings`) finds every probe that can reach min_jaccard,
+        and only those need their band keys."""
         sk = self.skeletons
         assert sk is not None
         version, skel = sk.skeleton(row.template)
         if skel is None:
             return False
-        filled = sk.without_skeleton(sk.hasher.shingles(question), row.template)
-        if filled is None or filled.size == 0:
+        view = self._view(row.template, version, skel)
+        hit = self._prepared.get(id(row))
+        counted = hit[2] if hit is not None and hit[0] is row else None
+        if counted is not None:  # the template was calibrated at prepare(): still so
+            filled, pairs = counted
+        else:
+            filled, pairs = view.filled(self._question_shingles(row, question)), None
+        if filled.size == 0:
             return False
-        hasher = sk.hasher
-        salt = template_salt(row.template)
-        keys = hasher.band_keys(hasher.signatures_of_sets([filled]), salt)[0]
-        index = self._probe_keys(row.template, version, skel, salt)
-        return index.best(filled, keys) >= self.min_jaccard
+        self._near_templates.add(row.template)
+        if pairs is None:
+            shared: dict[int, int] = {}
+            postings = self._postings
+            for x in filled.tolist():
+                for i in postings.get(x, ()):
+                    shared[i] = shared.get(i, 0) + 1
+            pairs = list(shared.items())
+        n = filled.size
+        least = self.min_jaccard * n * (1 - 1e-9)  # J <= shared / n: a loose, safe cut
+        keys: set[int] | None = None
+        for i, inter in pairs:
+            if inter < least:
+                continue
+            probe = self._probe_shingles[i]
+            union = n + view.size(i, probe) - inter
+            if inter / union < self.min_jaccard:
+                continue
+            if keys is None:
+                sig = sk.hasher.signatures_of_sets([filled])
+                keys = set(sk.hasher.band_keys(sig, view.salt)[0].tolist())
+            if not keys.isdisjoint(view.keys(i, probe, sk.hasher)):
+                return True
+        return False
 
-    def _probe_keys(self, template: str, version: int, skel: np.ndarray, salt: int) -> VerifiedLSH:
-        """Every probe with this template's skeleton removed, indexed (cached)."""
-        cached = self._probe_index.get(template)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        index = VerifiedLSH()
-        sets = [p[~isin_sorted(p, skel)] for p in self._probe_shingles]
-        index.add_many(sets, self.skeletons.hasher, salt)  # type: ignore[union-attr]
-        self._probe_index[template] = (version, index)
-        return index
+    def _view(self, template: str, version: int, skel: np.ndarray) -> _ProbeView:
+        view = self._views.get(template)
+        if view is None or view.version != version:
+            view = self._views[template] = _ProbeView(version, skel, template_salt(template))
+        return view
 
     def stats(self) -> dict[str, Any]:
         return {
             "probes": len(self._probe_shingles),
             "questions_indexed": len(self._questions),
-            "templates_near_indexed": len(self._probe_index),
+            "templates_near_indexed": len(self._near_templates),
         }

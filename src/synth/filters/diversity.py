@@ -45,6 +45,10 @@ class _Reservoir:
         elif prio < -self.heap[0][0]:
             heapq.heapreplace(self.heap, item)
 
+    def wants(self, prio: int) -> bool:
+        """Whether `add` with this priority would keep the row."""
+        return len(self.heap) < self.size or prio < -self.heap[0][0]
+
     def texts(self) -> list[str]:
         return [t for _, _, t in sorted(self.heap, key=lambda x: -x[0])]
 
@@ -77,12 +81,17 @@ class DiversityFilter:
 
     def accept(self, row: Row) -> None:
         prio = stable_hash64(row.id)
-        text = sample_content(row)[: self.max_chars]
+        text = None  # cut only for a reservoir that keeps the row: most rows go by
         for key in (("templates", row.template), ("stages", str(row.stage))):
             group = self._groups.get(key)
             if group is None:
                 group = self._groups[key] = _Reservoir(self.reservoir)
-            group.add(prio, row.id, text)
+            if group.wants(prio):
+                if text is None:
+                    text = sample_content(row)[: self.max_chars]
+                group.add(prio, row.id, text)
+            else:
+                group.seen += 1
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"templates": {}, "stages": {}}

@@ -16,8 +16,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from synth.filters.base import content_of
 from synth.row import Row
+
+# The fast estimate's sum differs from char_entropy's by rounding only (~1e-14 on real
+# text; at most 128 terms of ASCII, < 1e-12): nearer a bound than this, char_entropy decides.
+_GUARD = 1e-6
 
 
 def char_entropy(text: str) -> float:
@@ -26,6 +32,13 @@ def char_entropy(text: str) -> float:
     if n == 0:
         return 0.0
     return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def _fast_entropy(text: str) -> float:
+    """`char_entropy` of ASCII text up to rounding, counting bytes in numpy (twice as fast)."""
+    counts = np.bincount(np.frombuffer(text.encode("ascii"), np.uint8))
+    p = counts[counts.nonzero()] / len(text)
+    return float(-(p * np.log2(p)).sum())
 
 
 @dataclass
@@ -43,7 +56,12 @@ class EntropyFilter:
         text = content_of(row)
         if len(text) < self.min_chars:
             return None
-        h = char_entropy(text)
+        if text.isascii():
+            h = _fast_entropy(text)
+            if abs(h - self.min) <= _GUARD or abs(h - self.max) <= _GUARD:
+                h = char_entropy(text)
+        else:  # counting code points in numpy (a sort) is no faster than Counter
+            h = char_entropy(text)
         if h < self.min:
             return "entropy_low"
         if h > self.max:

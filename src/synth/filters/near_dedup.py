@@ -49,8 +49,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from synth.filters.base import sample_content, stable_hash64
-from synth.filters.exact_dedup import U64Set
+from synth.filters.base import derived, sample_content, stable_hash64
+from synth.filters.exact_dedup import ZERO_STANDIN, U64Set
 from synth.row import Row
 
 WORD_RE = re.compile(r"\w+")
@@ -71,25 +71,59 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _M31)
 
 
+# ASCII characters that are not \w, to spaces: for ASCII text, split() then gives exactly
+# the \w+ runs, faster than the regex.
+_ASCII_NONWORD = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+
+
 def words_of(text: str) -> list[str]:
+    if text.isascii():
+        return text.lower().translate(_ASCII_NONWORD).split()
     return WORD_RE.findall(text.casefold())
 
 
+def turn_words(row: Row) -> list[tuple[str, list[str]]]:
+    """(role, words_of(content)) of each turn but the system's, once per row in a chain."""
+    return derived(row, "turn_words", _turn_words)
+
+
+def _turn_words(row: Row) -> list[tuple[str, list[str]]]:
+    return [
+        (m.get("role") or "", words_of(m.get("content") or ""))
+        for m in row.messages or ()
+        if m.get("role") != "system"
+    ]
+
+
+def content_words(row: Row) -> list[str]:
+    """`words_of(sample_content(row))`: words never span the blank line between turns,
+    so they are the turns' words in order."""
+    if row.messages:
+        return [w for _, ws in turn_words(row) for w in ws]
+    return words_of(row.text)
+
+
+_cache_clears = 0
+
+
 def _hash_new_word(word: str) -> int:
+    global _cache_clears
     if len(_word_cache) >= 1 << 20:
         _word_cache.clear()  # bounded memory; hashes do not depend on the cache
+        _cache_clears += 1
     h = _word_cache[word] = stable_hash64(word)
     return h
 
 
 def word_hashes(words: Sequence[str]) -> np.ndarray:
     """A fixed 64-bit hash per word (cached: templated text has a small vocabulary)."""
-    hashes = list(map(_word_cache.get, words))
-    if None in hashes:
-        hashes = [
-            h if h is not None else _hash_new_word(w) for h, w in zip(hashes, words, strict=True)
-        ]
-    return np.array(hashes, dtype=np.uint64)
+    clears = _cache_clears
+    for w in set(words).difference(_word_cache):  # the new words, found in C
+        _hash_new_word(w)
+    if _cache_clears != clears:  # cleared on the way: some words may be missing again
+        cache = _word_cache
+        return np.array([cache[w] if w in cache else _hash_new_word(w) for w in words], np.uint64)
+    return np.fromiter(map(_word_cache.__getitem__, words), np.uint64, len(words))
 
 
 @functools.lru_cache(maxsize=64)
@@ -149,7 +183,11 @@ class MinHasher:
 
     def shingle_sets(self, texts: Sequence[str]) -> list[np.ndarray]:
         """`shingles` of many texts, hashed in one pass."""
-        x, counts = self._batch_shingles([words_of(t) for t in texts])
+        return self.shingle_sets_of_words([words_of(t) for t in texts])
+
+    def shingle_sets_of_words(self, word_lists: list[list[str]]) -> list[np.ndarray]:
+        """`shingle_sets` of texts given as their `words_of`."""
+        x, counts = self._batch_shingles(word_lists)
         doc = np.repeat(np.arange(counts.size), counts)
         order = np.lexsort((x, doc))
         x, doc = x[order], doc[order]
@@ -243,6 +281,11 @@ class MinHasher:
         return splitmix64(h)
 
 
+def _as_stored(keys: list[int]) -> list[int]:
+    """Keys as U64Set holds them (0 marks its empty slots, so 0 has a stand-in)."""
+    return [k or ZERO_STANDIN for k in keys] if 0 in keys else keys
+
+
 @functools.lru_cache(maxsize=1 << 12)
 def template_salt(template: str) -> int:
     return stable_hash64(template, salt=b"lsh-template")
@@ -300,7 +343,7 @@ class TemplateSkeletons:
 
     def prepare(self, rows: Sequence[Row]) -> None:
         """Shingle a batch of rows at once; `shingles` then serves them from memory."""
-        sets = self.hasher.shingle_sets([sample_content(r) for r in rows])
+        sets = self.hasher.shingle_sets_of_words([content_words(r) for r in rows])
         self._batch = {id(r): (r, sh) for r, sh in zip(rows, sets, strict=True)}
 
     def shingles(self, row: Row) -> np.ndarray:
@@ -346,6 +389,18 @@ class TemplateSkeletons:
     def filled(self, row: Row) -> np.ndarray | None:
         """The row's shingles minus its template's skeleton; None while warming up."""
         return self.without_skeleton(self.shingles(row), row.template)
+
+    def filled_many(self, rows: Sequence[Row], template: str) -> list[np.ndarray | None]:
+        """`filled` of rows of one template, with one skeleton lookup for all of them."""
+        skel = self._state(template).skeleton
+        if skel is None:
+            return [None] * len(rows)
+        sets = [self.shingles(r) for r in rows]
+        if len(sets) == 1:
+            return [sets[0][~isin_sorted(sets[0], skel)]]
+        keep = ~isin_sorted(np.concatenate(sets), skel)
+        bounds = np.cumsum([s.size for s in sets])[:-1]
+        return [s[k] for s, k in zip(sets, np.split(keep, bounds), strict=True)]
 
     def stats(self) -> dict[str, Any]:
         frozen = [st for st in self._t.values() if st.frozen]
@@ -433,28 +488,54 @@ class NearDedupFilter:
             )
         self.hasher = self.skeletons.hasher
         self._index = U64Set()
+        # Band keys added since the last prepare(): they join _index in one vectorized add
+        # at the next, so _index is fixed within a batch and prepare() can look up every
+        # prepared row's keys in it at once; reason() then checks only these.
+        self._pending: set[int] = set()
         self._calib: dict[str, _Calibrating] = {}
         self._last: tuple[Row | None, np.ndarray | None, np.ndarray | None] = (None, None, None)
-        self._prepared: dict[int, tuple[Row, np.ndarray]] = {}
+        # id(row) -> (row, filled shingles, band keys, any key in _index), from prepare()
+        self._prepared: dict[int, tuple[Row, Any, Any, bool]] = {}
         self._indexed = 0
 
     def __getstate__(self) -> dict[str, Any]:
         # Per-batch caches hold rows by identity; they mean nothing after a reload.
         return {**self.__dict__, "_prepared": {}, "_last": (None, None, None)}
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_pending", set())  # a checkpoint from before the buffer
+
     def prepare(self, rows: Sequence[Row]) -> None:
-        """Shingles for the batch; band keys for rows whose template is calibrated."""
+        """Shingles for the batch; filled-in shingles, band keys and whether any key is in
+        the index for the rows whose template is calibrated (its skeleton no longer
+        changes)."""
+        self._flush_pending()
         sk = self._sk()
         sk.prepare(rows)
-        ready = [r for r in rows if sk.is_frozen(r.template)]
-        sets = [sk.filled(r) for r in ready]
-        todo = [(r, s) for r, s in zip(ready, sets, strict=True) if s is not None and s.size]
+        by_template: dict[str, list[Row]] = {}
+        for r in rows:
+            if sk.is_frozen(r.template):
+                by_template.setdefault(r.template, []).append(r)
         self._prepared = {}
+        todo: list[tuple[Row, np.ndarray]] = []
+        for template, group in by_template.items():
+            for r, filled in zip(group, sk.filled_many(group, template), strict=True):
+                self._prepared[id(r)] = (r, filled, None, False)
+                if filled is not None and filled.size:
+                    todo.append((r, filled))
         if todo:
             sigs = self.hasher.signatures_of_sets([s for _, s in todo])
             salts = np.array([template_salt(r.template) for r, _ in todo], dtype=np.uint64)
             keys = self.hasher.band_keys(sigs, salts)
-            self._prepared = {id(r): (r, k) for (r, _), k in zip(todo, keys, strict=True)}
+            indexed = self._index.contains(keys).reshape(keys.shape).any(axis=1).tolist()
+            for (r, filled), k, hit in zip(todo, keys, indexed, strict=True):
+                self._prepared[id(r)] = (r, filled, k, hit)
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            self._index.add(np.fromiter(self._pending, np.uint64, len(self._pending)))
+            self._pending = set()
 
     def _sk(self) -> TemplateSkeletons:
         assert self.skeletons is not None
@@ -462,8 +543,8 @@ class NearDedupFilter:
 
     def _keys(self, row: Row, filled: np.ndarray) -> np.ndarray:
         hit = self._prepared.get(id(row))
-        if hit is not None and hit[0] is row:
-            return hit[1]
+        if hit is not None and hit[0] is row and hit[2] is not None:
+            return hit[2]
         sig = self.hasher.signatures_of_sets([filled])
         return self.hasher.band_keys(sig, template_salt(row.template))[0]
 
@@ -472,14 +553,23 @@ class NearDedupFilter:
         if self.owns_skeletons:
             sk.observe(row)
         self._last = (row, None, None)
-        filled = sk.filled(row)
+        hit = self._prepared.get(id(row))
+        if hit is not None and hit[0] is not row:
+            hit = None
+        # Prepared rows' templates were calibrated then, so their filled sets still hold.
+        filled = hit[1] if hit is not None else sk.filled(row)
         if filled is None or filled.size == 0:
             return None  # warming up, or all skeleton: exact dedup covers it
         keys = self._keys(row, filled)
         self._last = (row, keys, filled)
         if sk.is_frozen(row.template):
             self._flush(row.template)
-            return "near_dup" if self._index.contains(keys).any() else None
+            listed = _as_stored(keys.tolist())
+            if hit is not None and hit[2] is not None:
+                indexed = hit[3]  # looked up in prepare(); _index has not changed since
+            else:
+                indexed = self._index.has_any(listed)
+            return "near_dup" if indexed or not self._pending.isdisjoint(listed) else None
         # Calibrating: the skeleton is still an estimate, so candidates are verified.
         best = self._calibration_index(row.template).best(filled, keys)
         return "near_dup" if best >= self.threshold else None
@@ -497,7 +587,7 @@ class NearDedupFilter:
             if keys is not None and filled is not None and cal.index is not None:
                 cal.index.add(filled, keys)
         elif keys is not None:
-            self._index.add(keys)
+            self._pending.update(_as_stored(keys.tolist()))
             self._indexed += 1
 
     def _filled_sets(self, template: str, sets: list[np.ndarray]) -> list[np.ndarray]:
@@ -523,10 +613,12 @@ class NearDedupFilter:
         sets = self._filled_sets(template, cal.kept)
         if sets:
             sigs = self.hasher.signatures_of_sets(sets)
-            self._index.add(self.hasher.band_keys(sigs, template_salt(template)).ravel())
+            keys = self.hasher.band_keys(sigs, template_salt(template))
+            self._pending.update(_as_stored(keys.ravel().tolist()))
             self._indexed += len(sets)
 
     def stats(self) -> dict[str, Any]:
+        self._flush_pending()
         n = self._indexed
         return {
             **self._sk().stats(),
