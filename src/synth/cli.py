@@ -66,8 +66,18 @@ def cli() -> None:
                    "Default: inferred from --model, else qwen2.5.")
 @click.option("--system-prompt", default=None, metavar="saiga|none|TEXT",
               help="System prompt for chat samples that have none: saiga (Saiga's Russian prompt) or your text.")
-@click.option("--backend", default="template", show_default=True, help="template: the render is the sample (no GPU).")
-@click.option("--model", default=None, metavar="NAME|PATH", help="Model for LLM backends.")
+@click.option("--backend", default="template", show_default=True,
+              help="template: the render is the sample (no GPU). LLM backends realise and verify samples: "
+                   "hf (transformers, CPU or GPU), openai (any OpenAI-compatible server), vllm (GPUs). See docs/llm.md.")
+@click.option("--model", default=None, metavar="NAME|PATH", help="Model for LLM backends (hf: a folder or .gguf file).")
+@click.option("--realise", default=None, type=click.Choice(["answer", "paraphrase", "persona", "none"]),
+              help="LLM backends: how templates without a `realise:` line are realised (default: the tier's `realise:`). "
+                   "answer: the model answers the question; paraphrase: rewords it; persona: rewrites the reply in a voice.")
+@click.option("--base-url", default=None, metavar="URL", help="openai backend: the server, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--api-key-env", default=None, metavar="NAME",
+              help="openai backend: environment variable holding the API key (default OPENAI_API_KEY; local servers need none).")
+@click.option("--llm-option", "llm_option", multiple=True, metavar="KEY=VALUE",
+              help="LLM backend option (repeatable): temperature, max_tokens, retries, concurrency, tensor_parallel_size, ...")
 @click.option("--lang", default="en", show_default=True, metavar="LANGS",
               help="Language(s) of the samples: en, ru, or shares such as en:0.7,ru:0.3. "
                    "The same item gives the same facts and answer in every language.")
@@ -90,10 +100,12 @@ def generate(**kw) -> None:
     The output folder opens with datasets.load_from_disk(DIR); rows are in
     curriculum order, so read shards in order (no global shuffle).
     """
+    from synth.backends.options import parse_llm_options
     from synth.pipeline import GenerateConfig
     from synth.pipeline import generate as run
 
     quiet = kw.pop("quiet")
+    kw["llm_options"] = parse_llm_options(kw.pop("llm_option"))
     cfg = GenerateConfig(
         **{**kw, "templates": list(kw["templates"])},
         progress=not quiet,
@@ -178,12 +190,13 @@ def verify(out: str) -> None:
 
 
 def _register_plugins() -> None:
+    from synth.eval_cli import eval_cmd
     from synth.export_cli import export
     from synth.plan.cli import plan
     from synth.qa.cli import qa
     from synth.templates_cli import templates
 
-    for command in (plan, export, qa, templates):
+    for command in (plan, export, qa, templates, eval_cmd):
         cli.add_command(command)
 
 

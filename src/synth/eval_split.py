@@ -44,7 +44,7 @@ def probe_rows(producer: Producer, cfg: TierConfig, active_entities: int) -> lis
         row.meta["prompt"] = users[-1] if users else ""
         row.meta.setdefault("answer_text", row.answer)
         rows.append(row)
-    return producer.finish(rows)
+    return producer.finish(rows, realise=False)  # probes are asked as rendered: never LLM-realised
 
 
 def write_probes(producer: Producer, path: Path, cfg: TierConfig, active_entities: int) -> list[str]:

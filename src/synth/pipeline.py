@@ -21,6 +21,8 @@ from typing import Any
 import pyarrow as pa
 
 from synth import __version__
+from synth.backends.base import add_counters, llm_summary
+from synth.backends.options import backend_options, fingerprint_options
 from synth.chat import get_format, infer_format, resolve_system_prompt
 from synth.config import TierConfig, load_tier
 from synth.curriculum.concepts import build_graph
@@ -57,6 +59,10 @@ class GenerateConfig:
     system_prompt: str | None = None
     backend: str = "template"
     model: str | None = None
+    realise: str | None = None  # LLM backends: default realisation mode (else the tier's `realise:`)
+    base_url: str | None = None  # openai backend: the server, e.g. http://127.0.0.1:8000/v1
+    api_key_env: str | None = None  # openai backend: the variable holding the key (OPENAI_API_KEY)
+    llm_options: dict[str, Any] = field(default_factory=dict)  # --llm-option KEY=VALUE
     lang: str = "en"
     world: str | None = None  # a world spec (YAML) or ontology (RDF/OWL); default: fictional
     templates: list[str] = field(default_factory=list)
@@ -113,6 +119,7 @@ def resolve(config: GenerateConfig) -> Run:
         if dropped and config.progress:
             print(f"synth: left out templates with nothing to say about this world: {', '.join(dropped)}", file=sys.stderr)
     graph = build_graph(tier, lib)
+    llm = backend_options(config.backend, tier.raw, config.out, config.realise, config.base_url, config.api_key_env, config.llm_options)
     settings = Settings(
         tier=config.tier,
         seed=config.seed,
@@ -121,6 +128,7 @@ def resolve(config: GenerateConfig) -> Run:
         system_prompt=system,
         backend=config.backend,
         model=config.model,
+        backend_options=llm,
         template_dirs=[str(Path(d).resolve()) for d in config.templates],
         builtin_templates=not config.templates_only,
         active_entities=entities if world is not None else None,
@@ -144,6 +152,8 @@ def resolve(config: GenerateConfig) -> Run:
         "langs": langs,
         "synth": __version__,
     }
+    if config.backend != "template":  # template runs keep the fingerprints they had
+        resolved["llm"] = fingerprint_options(llm)
     fp = _sha(json.dumps(resolved, sort_keys=True).encode())
     return Run(config, tier, lib, budget, shard_tokens, settings, resolved, fp, entities, kinds, graph.stage_introduces)
 
@@ -197,7 +207,12 @@ def _prepare_out(run: Run) -> dict | None:
     if out.is_dir() and any(out.iterdir()):
         if run.config.overwrite:
             for p in out.iterdir():
-                if p.is_dir() and p.name in OUR_DIRS:
+                if p.is_dir() and p.name == ".synth":
+                    # LLM responses are keyed by what asked for them: still valid, keep them
+                    for q in p.iterdir():
+                        if not q.name.startswith("llm-cache.sqlite"):
+                            shutil.rmtree(q) if q.is_dir() else q.unlink()
+                elif p.is_dir() and p.name in OUR_DIRS:
                     shutil.rmtree(p)
                 elif p.is_file() and p.name.startswith(OUR_FILES):
                     p.unlink()
@@ -245,6 +260,7 @@ class _State:
     sample_stats: list = field(default_factory=list)
     corpus: Any = None
     seconds: dict = field(default_factory=dict)  # CPU seconds per step, summed over units
+    llm: dict = field(default_factory=dict)  # LLM backend counters, summed over units
 
 
 STATE = Path(".synth") / "state.pkl"
@@ -263,7 +279,8 @@ class _Generation:
         from synth.filters import build_corpus_chain
 
         run, cfg = self.run_, self.cfg
-        workers = run.config.workers or os.cpu_count() or 1
+        # An LLM backend batches inside one process (one model in memory): 1 worker by default.
+        workers = run.config.workers or (os.cpu_count() or 1 if run.config.backend == "template" else 1)
         plan = make_plan(cfg, run.budget, entities=run.active_entities, kinds=run.kinds)
         producer = Producer.from_settings(run.settings)
         probes = write_probes(producer, self.out / "eval", cfg, run.active_entities)
@@ -276,6 +293,14 @@ class _Generation:
         self.manifest = self._manifest(plan, st, stage_acc, "running")
         bar = _progress(run.config, run.budget)
         bar.update(st.kept_tokens)
+        if hasattr(producer.backend, "on_progress") and workers == 1:
+            from synth.backends.realise import progress_text
+
+            # the LLM part of the progress line, refreshed while a batch generates
+            def show(p, st=st, stage_acc=stage_acc):
+                bar.set_postfix_str(f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}, {progress_text(p)}", refresh=True)
+
+            producer.backend.on_progress = show
         last = plan.units[-1]
         try:
             with self._executor(workers, producer) as ex:
@@ -292,6 +317,7 @@ class _Generation:
                     st.sample_stats = [merge_sample_stats(st.sample_stats + [res.filter_stats])]
                     stage_acc.add(table)
                     st.next_unit = res.unit + 1
+                    st.llm = add_counters(getattr(st, "llm", {}), res.llm)  # states saved before LLM backends lack it
                     if writer.write_unit(res.unit, table, tokens) is not None:
                         self._checkpoint(plan, st, stage_acc, writer)
                     for k, v in res.seconds.items():
@@ -401,6 +427,7 @@ class _Generation:
                 "steps_seconds": {k: round(v, 3) for k, v in sorted(st.seconds.items())},
             },
             "resume": {"next_unit": st.next_unit},
+            **({"llm": llm_summary(getattr(st, "llm", {}))} if c.backend != "template" else {}),
         }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from synth.backends import get_backend
+from synth.backends.base import counters_of, diff_counters
 from synth.chat import get_format, with_system
 from synth.config import TierConfig, load_tier
 from synth.curriculum.plan import Unit
@@ -49,6 +50,7 @@ class Settings:
     system_prompt: str | None = None
     backend: str = "template"
     model: str | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)  # LLM backends: see synth.backends.options
     template_dirs: list[str] = field(default_factory=list)
     builtin_templates: bool = True
     active_entities: int | None = None
@@ -84,6 +86,7 @@ class UnitResult:
     attempts: int = 0  # samples drawn, including rejected ones and unused ones at the unit's end
     rejected: int = 0  # samples the per-sample filters rejected
     seconds: dict[str, float] = field(default_factory=dict)  # where the unit's time went
+    llm: dict[str, float] = field(default_factory=dict)  # LLM backend counters for this unit
 
 
 class Producer:
@@ -94,16 +97,22 @@ class Producer:
         self.world = world
         self.tok = load_tokenizer(settings.tokenizer)
         self.fmt = get_format(settings.chat_format)
-        self.backend = get_backend(settings.backend, model=settings.model)
+        self.backend = get_backend(settings.backend, model=settings.model, library=lib, **settings.backend_options)
         self._chain_factory = sample_chain or self._default_chain
         self.chain = self._chain_factory()
         self.seconds: dict[str, float] = defaultdict(float)
         self.active_entities = settings.active_entities if settings.active_entities is not None else (len(world.entities) if world else 0)
 
     def _default_chain(self):
-        from synth.filters import build_sample_chain
+        from synth.filters import FilterChain, build_sample_chain
 
-        return build_sample_chain(self.cfg.filters)
+        chain = build_sample_chain(self.cfg.filters)
+        if self.s.backend == "template":
+            return chain
+        from synth.backends.realise import RealiseFilter
+
+        # First: a row the LLM could not realise is rejected with the realiser's reason.
+        return FilterChain([RealiseFilter(), *chain.filters])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Producer:
@@ -176,10 +185,12 @@ class Producer:
                 return lang
         return lang
 
-    def finish(self, rows: list[Row]) -> list[Row]:
-        """Realise through the backend, apply the chat format, count tokens."""
+    def finish(self, rows: list[Row], realise: bool = True) -> list[Row]:
+        """Realise through the backend (unless `realise` is False: eval probes keep their
+        render), apply the chat format, count tokens."""
         t0 = perf_counter()
-        rows = self.backend.realise(rows)
+        if realise:
+            rows = self.backend.realise(rows)
         for r in rows:
             if r.messages is not None:
                 r.text = self.fmt(r.messages)
@@ -210,6 +221,7 @@ class Producer:
         pos = 0
         self.attempts = self.rejected = 0
         self.seconds = defaultdict(float)
+        llm_before = counters_of(self.backend)
         done = target <= 0
         while not done:
             progress = min(1.0, total / target) if target else 1.0
@@ -242,7 +254,8 @@ class Producer:
                         break
                     kept.append(row)
                     total += n
-        return UnitResult(unit.index, rows_to_table(kept), total, self.chain.stats(), self.attempts, self.rejected, dict(self.seconds))
+        llm = diff_counters(counters_of(self.backend), llm_before)
+        return UnitResult(unit.index, rows_to_table(kept), total, self.chain.stats(), self.attempts, self.rejected, dict(self.seconds), llm)
 
     def _fill(self, unit: Unit, want: list[tuple[int, str, int, bool]], counters: dict[str, int], scope: Scope) -> list[Row]:
         """Rows for the wanted positions, in order; a rejected sample is replaced by the
