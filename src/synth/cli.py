@@ -192,11 +192,12 @@ def verify(out: str) -> None:
 def _register_plugins() -> None:
     from synth.eval_cli import eval_cmd
     from synth.export_cli import export
+    from synth.filter_cli import filter_cmd
     from synth.plan.cli import plan
     from synth.qa.cli import qa
     from synth.templates_cli import templates
 
-    for command in (plan, export, qa, templates, eval_cmd):
+    for command in (plan, export, qa, templates, eval_cmd, filter_cmd):
         cli.add_command(command)
 
 

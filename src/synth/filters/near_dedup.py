@@ -59,6 +59,9 @@ _CHUNK_SHINGLES = 1 << 14  # shingles per numpy batch: keeps k x chunk in cache-
 _M30, _M27, _M31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _C1, _C2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
+# Bounded: a corpus with random strings (ciphers, ids) has an open vocabulary, and a
+# million cached words would be ~100 MB that grows with the budget.
+_WORD_CACHE_MAX = 1 << 16
 _word_cache: dict[str, int] = {}
 
 
@@ -108,7 +111,7 @@ _cache_clears = 0
 
 def _hash_new_word(word: str) -> int:
     global _cache_clears
-    if len(_word_cache) >= 1 << 20:
+    if len(_word_cache) >= _WORD_CACHE_MAX:
         _word_cache.clear()  # bounded memory; hashes do not depend on the cache
         _cache_clears += 1
     h = _word_cache[word] = stable_hash64(word)

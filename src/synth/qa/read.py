@@ -73,7 +73,7 @@ def open_corpus(path: str | Path, eval_path: str | Path | None = None) -> Corpus
 def _check_file(p: Path) -> Path:
     if _kind_of(p) is None:
         known = ", ".join(ARROW_SUFFIXES + PARQUET_SUFFIXES + JSONL_SUFFIXES)
-        raise UserError(f"{p}: not a corpus file qa can read (known: {known})")
+        raise UserError(f"{p}: not a corpus file synth can read (known: {known})")
     return p
 
 
@@ -172,6 +172,11 @@ def column_batches(path: Path) -> Iterator[dict[str, list]]:
 
 
 def _arrow_batches(path: Path) -> Iterator[dict[str, list]]:
+    for batch in _arrow_record_batches(path):
+        yield _pylists(batch)
+
+
+def _arrow_record_batches(path: Path) -> Iterator[pa.RecordBatch]:
     source = pa.memory_map(str(path), "r")  # pages come and go: larger-than-memory works
     try:
         try:
@@ -183,7 +188,7 @@ def _arrow_batches(path: Path) -> Iterator[dict[str, list]]:
             batches = (freader.get_batch(i) for i in range(freader.num_record_batches))
         for batch in batches:
             for start in range(0, batch.num_rows, BATCH_ROWS):
-                yield _pylists(batch.slice(start, BATCH_ROWS))
+                yield batch.slice(start, BATCH_ROWS)
     except pa.ArrowInvalid as e:
         raise UserError(f"{path}: not a readable Arrow file ({e})") from None
     finally:
@@ -191,21 +196,115 @@ def _arrow_batches(path: Path) -> Iterator[dict[str, list]]:
 
 
 def _parquet_batches(path: Path) -> Iterator[dict[str, list]]:
+    for batch in _parquet_record_batches(path):
+        yield _pylists(batch)
+
+
+def _parquet_record_batches(path: Path) -> Iterator[pa.RecordBatch]:
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(str(path))
-        for batch in pf.iter_batches(batch_size=BATCH_ROWS):
-            yield _pylists(batch)
+        yield from pf.iter_batches(batch_size=BATCH_ROWS)
     except (pa.ArrowInvalid, OSError) as e:
         raise UserError(f"{path}: not a readable Parquet file ({e})") from None
 
 
-def _pylists(batch: pa.RecordBatch) -> dict[str, list]:
+def _pylists(batch: pa.RecordBatch, extra: tuple[str, ...] = ()) -> dict[str, list]:
     wanted = (
-        set(COLUMNS) | set(GROUP_COLUMNS) | {"conversations", "prompt", "completion", "response"}
+        set(COLUMNS)
+        | set(GROUP_COLUMNS)
+        | {"conversations", "prompt", "completion", "response"}
+        | set(extra)
     )
     return {n: batch.column(n).to_pylist() for n in batch.schema.names if n in wanted}
+
+
+# --- whole rows, for writers that keep every column (`synth filter`) -----------------
+
+
+def file_schema(path: Path) -> pa.Schema:
+    """The Arrow schema of a file's rows. Arrow and Parquet files carry one; JSONL is read
+    through once and the types of all its batches unified (ints and floats become
+    floats; a column that is only null stays null)."""
+    kind = _kind_of(path)
+    if not path.is_file():
+        raise UserError(f"{path}: missing")
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_schema(str(path))
+        except (pa.ArrowInvalid, OSError) as e:
+            raise UserError(f"{path}: not a readable Parquet file ({e})") from None
+    if kind == "arrow":
+        return _arrow_schema(path)
+    schema: pa.Schema | None = None
+    for cols in _jsonl_batches(path):
+        batch_schema = _jsonl_record_batch(cols, None, path).schema
+        schema = batch_schema if schema is None else unify(schema, batch_schema, path)
+    return schema if schema is not None else pa.schema([])
+
+
+def _arrow_schema(path: Path) -> pa.Schema:
+    with pa.memory_map(str(path), "r") as source:
+        try:
+            try:
+                return pa.ipc.open_stream(source).schema
+            except pa.ArrowInvalid:
+                source.seek(0)
+                return pa.ipc.open_file(source).schema
+        except pa.ArrowInvalid as e:
+            raise UserError(f"{path}: not a readable Arrow file ({e})") from None
+
+
+def unify(a: pa.Schema, b: pa.Schema, where: Path | str) -> pa.Schema:
+    """One schema for rows of both; UserError naming `where` when a column's types clash."""
+    try:
+        return pa.unify_schemas([a, b], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise UserError(f"{where}: a column changes type between rows ({e})") from None
+
+
+def record_batches(
+    path: Path, schema: pa.Schema | None = None, extra: tuple[str, ...] = ()
+) -> Iterator[tuple[pa.RecordBatch, dict[str, list]]]:
+    """(the batch with every column, the columns `RowReader.convert` needs) per batch.
+
+    Arrow and Parquet batches are the file's own, types untouched. JSONL rows are typed
+    by `schema` (see `file_schema`), so that every batch of a file has the same types.
+    `extra` names columns to convert besides the ones rows are made of (a group column).
+    """
+    kind = _kind_of(path)
+    if not path.is_file():
+        raise UserError(f"{path}: missing")
+    if kind == "arrow":
+        for batch in _arrow_record_batches(path):
+            yield batch, _pylists(batch, extra)
+    elif kind == "parquet":
+        for batch in _parquet_record_batches(path):
+            yield batch, _pylists(batch, extra)
+    else:
+        for cols in _jsonl_batches(path):
+            yield _jsonl_record_batch(cols, schema, path), cols
+
+
+def _jsonl_record_batch(
+    cols: dict[str, list], schema: pa.Schema | None, path: Path
+) -> pa.RecordBatch:
+    n = len(cols["_line"])
+    names = schema.names if schema is not None else [k for k in cols if k != "_line"]
+    arrays = []
+    for name in names:
+        values = cols.get(name, [None] * n)
+        typ = schema.field(name).type if schema is not None else None
+        try:
+            arrays.append(pa.array(values, type=typ))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
+            raise UserError(f"{path}: column {name!r} mixes types between rows ({e})") from None
+    if schema is not None:
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -242,7 +341,7 @@ def _jsonl_batches(path: Path) -> Iterator[dict[str, list]]:
 
 
 def _columns_of(rows: list[dict], lines: list[int]) -> dict[str, list]:
-    names = {k for r in rows for k in r}
+    names = dict.fromkeys(k for r in rows for k in r)  # first-seen order: deterministic
     cols = {k: [r.get(k) for r in rows] for k in names}
     cols["_line"] = lines
     return cols

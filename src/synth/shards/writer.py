@@ -62,7 +62,8 @@ class ShardWriter:
             self._open()
         if table.num_rows:
             self._writer.write_table(table.cast(self.schema) if table.schema != self.schema else table)
-            self._stages.update(int(s) for s in set(table.column("stage").to_pylist()))
+            if "stage" in table.column_names:  # rows synth did not make (`synth filter`) have none
+                self._stages.update(int(s) for s in set(table.column("stage").to_pylist()))
         self._rows += table.num_rows
         self._tokens += tokens
         self._units.append(unit)
@@ -96,9 +97,21 @@ class ShardWriter:
         return info
 
 
-def write_dataset_files(out: Path, files: list[str], schema: pa.Schema, description: str = "") -> None:
-    """`state.json` and `dataset_info.json`: what `datasets.load_from_disk` reads."""
+def write_dataset_files(
+    out: Path, files: list[str], schema: pa.Schema, description: str = "", features: dict | None = None
+) -> None:
+    """`state.json` and `dataset_info.json`: what `datasets.load_from_disk` reads.
+
+    `features` defaults to the schema's; for a type `features_of` does not know (rows
+    synth did not make) they are left out and `datasets` infers them from the Arrow schema.
+    """
     from synth.shards.features import features_of
+
+    if features is None:
+        try:
+            features = features_of(schema)
+        except TypeError:
+            features = None
 
     state = {
         "_data_files": [{"filename": f} for f in files],
@@ -112,7 +125,7 @@ def write_dataset_files(out: Path, files: list[str], schema: pa.Schema, descript
     info = {
         "citation": "",
         "description": description,
-        "features": features_of(schema),
+        **({"features": features} if features is not None else {}),
         "homepage": "",
         "license": "",
     }
