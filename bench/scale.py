@@ -11,31 +11,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 
 RUN = """
-import json, sys, time, synth
+import json, resource, sys, time, synth
 kw = json.loads(sys.argv[1])
 t = time.perf_counter()
 m = synth.generate(synth.GenerateConfig(progress=False, **kw))
-print(json.dumps({"tokens": m["totals"]["tokens"], "seconds": time.perf_counter() - t}))
+peak = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print(json.dumps({"tokens": m["totals"]["tokens"], "seconds": time.perf_counter() - t, "rss_mib": peak / 1024}))
 """
 
 
 def run(**kw) -> dict:
-    """One generate in a fresh process; returns tokens, seconds and peak RSS (MiB) of the
-    process tree."""
+    """One generate in a fresh process; returns tokens, seconds and peak RSS (MiB) of its
+    largest process (the run's own: with one worker it does all the work)."""
     with tempfile.TemporaryDirectory() as out:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         p = subprocess.run([sys.executable, "-c", RUN, json.dumps({"out": out, **kw})], capture_output=True, text=True)
         if p.returncode:
             sys.exit(p.stderr)
-        r = json.loads(p.stdout.strip().splitlines()[-1])
-        r["rss_mib"] = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-        return r
+        return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def workers(args) -> None:

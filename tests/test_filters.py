@@ -701,4 +701,30 @@ def test_near_dedup_on_100k_templated_samples():
     assert found >= 0.95 * len(planted), (found, len(planted))
     assert false < 0.01 * len(distinct), (false, len(distinct))
     details = chain.stats()["filters"]["near_dedup"]["details"]
-    assert details["calibrated"] == 6 and details["bytes_per_sample"] < 450
+    assert details["calibrated"] == 6 and details["table_bytes"] == 32 << 20
+    assert details["band_keys_forgotten"] < 0.001 * details["band_keys"]
+
+
+def test_bounded_key_set_keeps_memory_fixed_and_forgets_only_when_full():
+    import pickle
+
+    from synth.filters.near_dedup import BoundedKeySet
+
+    rng = np.random.default_rng(7)
+    s = BoundedKeySet(256 * 1024)  # 4096 buckets of 8
+    first = rng.integers(0, 2**63, 3000, dtype=np.uint64)
+    s.add(np.concatenate([first, first[:10], np.zeros(1, dtype=np.uint64)]))
+    assert s.contains(first).all() and s.contains(np.zeros(1, dtype=np.uint64)).all()
+    assert len(s) == 3001 and s.evicted == 0
+    others = rng.integers(0, 2**63, 1000, dtype=np.uint64)
+    assert not s.contains(others).any()
+    assert s.has_any([int(first[5])]) and not s.has_any([int(k) for k in others[:50]])
+    copy = pickle.loads(pickle.dumps(s))
+    assert copy.contains(first).all() and len(copy) == 3001
+    more = rng.integers(0, 2**63, 80000, dtype=np.uint64)
+    for chunk in np.array_split(more, 20):
+        s.add(chunk)
+    assert s.nbytes == 256 * 1024 and len(s) <= 32768
+    assert s.evicted == 3001 + 80000 - len(s)
+    assert s.contains(more[-500:]).mean() > 0.5  # recent keys mostly stay
+    assert s.contains(first).mean() < 0.2  # the oldest mostly gave way

@@ -14,7 +14,9 @@ import pickle
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +28,20 @@ from synth.backends.options import backend_options, fingerprint_options
 from synth.chat import get_format, infer_format, resolve_system_prompt
 from synth.config import TierConfig, load_tier
 from synth.curriculum.concepts import build_graph
-from synth.curriculum.plan import Plan, make_plan
+from synth.curriculum.plan import Plan, Unit, make_plan
 from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
-from synth.produce import Producer, Settings, check_templates, fit_to_world, make_world, needs_world
+from synth.produce import (
+    Producer,
+    Settings,
+    UnitResult,
+    check_templates,
+    fit_to_world,
+    make_world,
+    needs_world,
+)
 from synth.row import SCHEMA, Row
-from synth.shards.atomic import sha256_file, write_bytes, write_json
+from synth.shards.atomic import sha256_file, write_bytes, write_json, write_pickle
 from synth.shards.writer import ShardWriter, write_dataset_files
 from synth.templating import TemplateLibrary
 from synth.tokenizer import load_tokenizer
@@ -252,6 +262,7 @@ class _State:
 
     next_unit: int = 0
     kept_tokens: int = 0
+    produced_tokens: int = 0  # before corpus filters: their keep rate sizes the tail
     attempts: int = 0
     rejected: int = 0
     shards: list = field(default_factory=list)
@@ -264,6 +275,7 @@ class _State:
 
 
 STATE = Path(".synth") / "state.pkl"
+CORPUS_BATCH = 256  # rows per corpus-filter batch
 
 
 class _Generation:
@@ -301,15 +313,13 @@ class _Generation:
                 bar.set_postfix_str(f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}, {progress_text(p)}", refresh=True)
 
             producer.backend.on_progress = show
-        last = plan.units[-1]
         try:
             with self._executor(workers, producer) as ex:
-                planned = ex.run(u for u in plan.units[:-1] if u.index >= st.next_unit)
-                tails = self._tail(ex, last, max(last.index, st.next_unit), st)
-                for res in _chain_iter(planned, tails):
+                for res in self._results(ex, plan, st):
                     t0 = time.perf_counter()
-                    table = self._corpus_filter(res.table, st.corpus)
+                    table = _first_tokens(self._corpus_filter(res.table, st.corpus), run.budget - st.kept_tokens)
                     t1 = time.perf_counter()
+                    st.produced_tokens += res.tokens
                     tokens = int(pa.compute.sum(table.column("n_tokens")).as_py() or 0) if table.num_rows else 0
                     st.kept_tokens += tokens
                     st.attempts += res.attempts
@@ -326,6 +336,8 @@ class _Generation:
                     st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
                     bar.update(tokens)
                     bar.set_postfix_str(f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}", refresh=False)
+                    if st.kept_tokens >= run.budget:
+                        break
                 if writer.close_shard() is not None:
                     self._checkpoint(plan, st, stage_acc, writer)
         except KeyboardInterrupt:
@@ -365,26 +377,51 @@ class _Generation:
         print(f"{self.out}: resuming after {len(st.shards)} complete shard(s), {st.kept_tokens:,} tokens", file=sys.stderr)
         return st
 
-    def _tail(self, ex: LocalExecutor, last, start: int, st: _State):
-        """The tail unit, then further tails while corpus filters left the budget short."""
-        index = start
-        while (remaining := self.run_.budget - st.kept_tokens) > 0:
-            yield ex.run_one(_replace(last, index=index), remaining)
-            index += 1
+    def _results(self, ex, plan: Plan, st: _State) -> Iterator[UnitResult]:
+        """Unit results in index order: the planned units from where the run stands, then
+        tail units (the last unit again under new indices, full size) while corpus filters
+        leave the budget short. The consumer stops at the budget, so what is written never
+        depends on how many units ran ahead; tails are submitted only while the budget
+        still looks short counting what the units in flight should keep, so little is
+        made to be thrown away."""
+        budget, last = self.run_.budget, plan.units[-1]
+        planned = iter([u for u in plan.units if u.index >= st.next_unit])
+        tail = replace(last, tokens=plan.unit_tokens, tail=False)
+        next_index = max(last.index + 1, st.next_unit)
+        ahead: deque[int] = deque()  # tokens of the units in flight
+
+        def units() -> Iterator[Unit]:
+            nonlocal next_index
+            for u in planned:
+                ahead.append(u.tokens)
+                yield u
+            # Tails while what the units in flight should add (their tokens at the keep
+            # rate so far) leaves the budget short.
+            while budget - st.kept_tokens > sum(ahead) * (st.kept_tokens / max(1, st.produced_tokens) or 1.0):
+                ahead.append(tail.tokens)
+                yield replace(tail, index=next_index)
+                next_index += 1
+
+        while st.kept_tokens < budget:
+            for res in ex.run(units()):
+                ahead.popleft()
+                yield res
 
     def _corpus_filter(self, table: pa.Table, corpus) -> pa.Table:
-        if not table.num_rows:
-            return table
-        rows = [Row(**rec) for rec in table.to_pylist()]
-        kept = {id(r) for r in corpus.filter(rows)}  # batched: near-dedup hashes many at once
-        mask = [id(r) in kept for r in rows]
+        # Slices of the chain's own batch size: the batches (near-dedup hashes a batch at
+        # once) are the same as for the whole table, and only one slice is ever Python rows.
+        mask: list[bool] = []
+        for start in range(0, table.num_rows, CORPUS_BATCH):
+            rows = [Row(**rec) for rec in table.slice(start, CORPUS_BATCH).to_pylist()]
+            kept = {id(r) for r in corpus.filter(rows, batch_size=CORPUS_BATCH)}
+            mask.extend(id(r) in kept for r in rows)
         return table if all(mask) else table.filter(pa.array(mask))
 
     def _checkpoint(self, plan, st: _State, stage_acc, writer) -> None:
         st.shards = list(writer.shards)
         st.stages, st.rows = stage_acc.stages, stage_acc.rows
         (self.out / STATE).parent.mkdir(exist_ok=True)
-        write_bytes(self.out / STATE, pickle.dumps(st, protocol=pickle.HIGHEST_PROTOCOL))
+        write_pickle(self.out / STATE, st)
         self.manifest = self._manifest(plan, st, stage_acc, "running")
         write_json(self.out / MANIFEST, self.manifest)
         write_dataset_files(self.out, [s.file for s in writer.shards], SCHEMA)
@@ -498,15 +535,13 @@ def _progress(config: GenerateConfig, total: int):
     )
 
 
-def _chain_iter(*iters):
-    for it in iters:
-        yield from it
-
-
-def _replace(unit, **kw):
-    from dataclasses import replace
-
-    return replace(unit, **kw)
+def _first_tokens(table: pa.Table, tokens: int) -> pa.Table:
+    """The leading rows that reach `tokens` (the one that crosses it included)."""
+    if not table.num_rows or tokens <= 0:
+        return table.slice(0, 0)
+    cum = pa.compute.cumulative_sum(table.column("n_tokens"))
+    n = pa.compute.sum(pa.compute.less(cum, tokens)).as_py() or 0
+    return table.slice(0, min(table.num_rows, n + 1))
 
 
 def _write_rejected(out: Path, stats: dict) -> None:

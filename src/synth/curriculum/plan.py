@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from synth.config import TierConfig
 
 MIN_UNIT_TOKENS = 20_000
-MAX_UNIT_TOKENS = 2_000_000
+# A unit is held whole in memory (its rows, then its table), so its size caps the
+# working set: past 64 x MAX the budget adds units, not memory.
+MAX_UNIT_TOKENS = 250_000
 UNITS_PER_BUDGET = 64  # enough units for every core, few enough that per-unit cost is small
 
 
-@dataclass
+@dataclass(slots=True)  # a 10B-token plan has tens of thousands of units
 class Unit:
     index: int
     stage: int
@@ -84,6 +86,7 @@ def make_plan(cfg: TierConfig, budget: int, *, entities: int = 0, kinds: int = 0
         )
         covers = stage.covers
         lo, hi = stage.difficulty
+        mix = dict(stage.templates)  # one dict shared by the stage's units
         first = len(units)
         for ui in range(n):
             intro_e = _split_range(entities, n, ui) if "entities" in covers else (0, 0)
@@ -93,7 +96,7 @@ def make_plan(cfg: TierConfig, budget: int, *, entities: int = 0, kinds: int = 0
                     index=len(units),
                     stage=si,
                     tokens=_split_range(st, n, ui)[1] - _split_range(st, n, ui)[0],
-                    mix=dict(stage.templates),
+                    mix=mix,
                     replay=stage.replay if replay_mix else 0.0,
                     replay_mix=replay_mix,
                     replay_difficulty=replay_diff,

@@ -40,10 +40,8 @@ class LocalExecutor:
 
     def __exit__(self, *exc) -> None:
         if self._pool is not None:
-            if exc[0] is None:
-                self._pool.close()
-            else:
-                self._pool.terminate()
+            # Every wanted result is in by now; tails that ran ahead of the budget are not.
+            self._pool.terminate()
             self._pool.join()
 
     def run(self, units: Iterable[Unit]) -> Iterator[UnitResult]:
@@ -59,8 +57,3 @@ class LocalExecutor:
                 yield window.popleft().get()
         while window:
             yield window.popleft().get()
-
-    def run_one(self, unit: Unit, target: int) -> UnitResult:
-        if self._pool is None:
-            return self._producer.produce(unit, target)
-        return self._pool.apply(_run, (unit, target))

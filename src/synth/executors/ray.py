@@ -94,6 +94,3 @@ class RayExecutor:
                 yield ray.get(window.popleft())
         while window:
             yield ray.get(window.popleft())
-
-    def run_one(self, unit: Unit, target: int) -> UnitResult:
-        return _ray().get(self._submit(0, unit, target))

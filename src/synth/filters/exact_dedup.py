@@ -100,6 +100,25 @@ def _content_key(row: Row) -> int:
     return stable_hash64(normalized_content(row))
 
 
+_REHASH_CHUNK = 1 << 16
+
+
+def zeroed_u64(n: int) -> array:
+    """n zeroed uint64 slots, without a temporary of the same size."""
+    return array("Q", [0]) * n
+
+
+def u64_from_state(state: dict[str, Any]) -> array:
+    """The array('Q') behind a pickled table. Tables are pickled as their numpy view:
+    with protocol 5 `pickle.dump` writes its memory straight to the file, where an
+    array('Q') would be copied into a bytes object first."""
+    if "buf" in state:  # saved before tables were pickled as numpy views
+        return state["buf"]
+    buf = array("Q")
+    buf.frombytes(memoryview(np.ascontiguousarray(state["table"])).cast("B"))
+    return buf
+
+
 class U64Set:
     """Open-addressing (linear probing) set of uint64 keys in one numpy array.
 
@@ -120,18 +139,17 @@ class U64Set:
         self._mask = (1 << bits) - 1
         # One buffer, two views: array('Q') indexes to Python ints fast (the one-key
         # path), the numpy view serves the batch path.
-        self._buf = array("Q", bytes(8 << bits))
+        self._buf = zeroed_u64(1 << bits)
         self._table = np.frombuffer(self._buf, dtype=np.uint64)
 
     def __len__(self) -> int:
         return self._n
 
     def __getstate__(self) -> dict[str, Any]:
-        # The numpy view is rebuilt on load: pickled apart, it would stop sharing memory.
-        return {"bits": self._bits, "buf": self._buf, "n": self._n, "max_load": self.max_load}
+        return {"bits": self._bits, "table": self._table, "n": self._n, "max_load": self.max_load}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._bits, self._buf = state["bits"], state["buf"]
+        self._bits, self._buf = state["bits"], u64_from_state(state)
         self._mask = (1 << self._bits) - 1
         self._table = np.frombuffer(self._buf, dtype=np.uint64)
         self._n, self.max_load = state["n"], state["max_load"]
@@ -201,7 +219,8 @@ class U64Set:
         while n > self.max_load * (1 << bits):
             bits += 1
         self._alloc(bits)
-        self._insert(old)
+        for start in range(0, old.size, _REHASH_CHUNK):  # chunks: small temporaries at any size
+            self._insert(old[start : start + _REHASH_CHUNK])
 
     def _insert(self, keys: np.ndarray) -> None:
         """Insert keys known to be distinct and absent."""

@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from synth.filters.base import derived, sample_content, stable_hash64
-from synth.filters.exact_dedup import ZERO_STANDIN, U64Set
+from synth.filters.exact_dedup import _GOLDEN, ZERO_STANDIN, u64_from_state, zeroed_u64
 from synth.row import Row
 
 WORD_RE = re.compile(r"\w+")
@@ -61,7 +61,7 @@ _C1, _C2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 # Bounded: a corpus with random strings (ciphers, ids) has an open vocabulary, and a
 # million cached words would be ~100 MB that grows with the budget.
-_WORD_CACHE_MAX = 1 << 16
+_WORD_CACHE_MAX = 1 << 15
 _word_cache: dict[str, int] = {}
 
 
@@ -285,8 +285,89 @@ class MinHasher:
 
 
 def _as_stored(keys: list[int]) -> list[int]:
-    """Keys as U64Set holds them (0 marks its empty slots, so 0 has a stand-in)."""
+    """Keys as the index holds them (0 marks its empty slots, so 0 has a stand-in)."""
     return [k or ZERO_STANDIN for k in keys] if 0 in keys else keys
+
+
+class BoundedKeySet:
+    """A set of uint64 keys in a fixed amount of memory, for the LSH band keys.
+
+    Buckets of 8 slots (one 64-byte cache line), picked by the key's top bits: a new key
+    takes an empty slot of its bucket, or, in a full bucket, replaces the slot its low
+    bits pick. So memory never grows with the corpus (a 10B-token run holds tens of
+    millions of samples), and once the index fills, the oldest keys give way first in
+    the fullest buckets: a sample is then compared with the most recent few hundred
+    thousand samples rather than with all of them. `evicted` counts what was forgotten.
+    Lookups are one vectorized compare per bucket row; nothing probes.
+    """
+
+    WAYS = 8
+
+    def __init__(self, nbytes: int) -> None:
+        buckets = max(1, nbytes // (8 * self.WAYS))
+        self._bits = buckets.bit_length() - 1  # a power of two at most nbytes
+        self._buf = zeroed_u64(self.WAYS << self._bits)
+        self._view()
+        self._n = 0
+        self.evicted = 0
+
+    def _view(self) -> None:
+        self._table = np.frombuffer(self._buf, dtype=np.uint64).reshape(-1, self.WAYS)
+        self._shift = np.uint64(64 - self._bits)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"bits": self._bits, "table": self._table, "n": self._n, "evicted": self.evicted}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._bits, self._buf = state["bits"], u64_from_state(state)
+        self._n, self.evicted = state["n"], state["evicted"]
+        self._view()
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._table.nbytes)
+
+    def _bucket(self, keys: np.ndarray) -> np.ndarray:
+        if self._bits == 0:
+            return np.zeros(keys.size, dtype=np.int64)
+        return ((keys * _GOLDEN) >> self._shift).astype(np.int64)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """A bool array: which keys are in the set."""
+        keys = np.asarray(keys, dtype=np.uint64).ravel()
+        keys = np.where(keys == 0, np.uint64(ZERO_STANDIN), keys)
+        return (self._table[self._bucket(keys)] == keys[:, None]).any(axis=1)
+
+    def has_any(self, keys: list[int]) -> bool:
+        """Whether any of these keys (as `_as_stored` gives them) is in the set."""
+        buf, shift, ways = self._buf, 64 - self._bits, self.WAYS
+        for k in keys:
+            start = (((k * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> shift) * ways if shift < 64 else 0
+            if k in buf[start : start + ways]:
+                return True
+        return False
+
+    def add(self, keys: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.uint64).ravel()
+        keys = np.unique(np.where(keys == 0, np.uint64(ZERO_STANDIN), keys))
+        keys = keys[~self.contains(keys)]
+        table, ways = self._table, np.uint64(self.WAYS)
+        while keys.size:  # one key per bucket per round: keys of a batch may share one
+            buckets = self._bucket(keys)
+            _, first = np.unique(buckets, return_index=True)
+            take, rows = keys[first], buckets[first]
+            empty = table[rows] == 0
+            free = empty.any(axis=1)
+            slots = np.where(free, empty.argmax(axis=1), (take % ways).astype(np.int64))
+            table[rows, slots] = take
+            self._n += int(free.sum())
+            self.evicted += int((~free).sum())
+            rest = np.ones(keys.size, dtype=bool)
+            rest[first] = False
+            keys = keys[rest]
 
 
 @functools.lru_cache(maxsize=1 << 12)
@@ -476,6 +557,7 @@ class NearDedupFilter:
     calibration: int = 200
     warmup: int = 20
     threshold: float = 0.7  # exact Jaccard that confirms a candidate while calibrating
+    index_mb: int = 32  # fixed size of the band-key index (~250k samples before it forgets)
     skeletons: TemplateSkeletons | None = field(default=None, metadata={"config": False})
     owns_skeletons: bool = field(default=True, metadata={"config": False})
 
@@ -490,7 +572,9 @@ class NearDedupFilter:
                 warmup=self.warmup,
             )
         self.hasher = self.skeletons.hasher
-        self._index = U64Set()
+        if self.index_mb < 1:
+            raise ValueError("index_mb must be >= 1")
+        self._index = BoundedKeySet(self.index_mb << 20)
         # Band keys added since the last prepare(): they join _index in one vectorized add
         # at the next, so _index is fixed within a batch and prepare() can look up every
         # prepared row's keys in it at once; reason() then checks only these.
@@ -627,6 +711,6 @@ class NearDedupFilter:
             **self._sk().stats(),
             "indexed_samples": n,
             "band_keys": len(self._index),
+            "band_keys_forgotten": self._index.evicted,
             "table_bytes": self._index.nbytes,
-            "bytes_per_sample": round(self._index.nbytes / n, 1) if n else None,
         }
