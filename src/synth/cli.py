@@ -190,6 +190,7 @@ def verify(out: str) -> None:
 
 
 def _register_plugins() -> None:
+    from synth.efficacy.cli import efficacy_cmd
     from synth.eval_cli import eval_cmd
     from synth.export_cli import export
     from synth.filter_cli import filter_cmd
@@ -199,6 +200,7 @@ def _register_plugins() -> None:
 
     for command in (plan, export, qa, templates, eval_cmd, filter_cmd):
         cli.add_command(command)
+    cli.add_command(efficacy_cmd)
 
 
 _register_plugins()

@@ -48,6 +48,12 @@ DEFAULTS: dict[str, Any] = {
     "neighbours": 60,
     "mentors": 60,
     "places": 12,
+    # true: kind properties alternate holds / does not hold (in kind order), so yes/no
+    # questions about inherited properties are balanced (chance near one half)
+    "balanced": False,
+    # false: an entity is named by a first name alone (unique in the world); a compact
+    # world for a character-level model spends fewer characters per fact on names
+    "surnames": True,
 }
 
 
@@ -105,6 +111,7 @@ def build_world(seed: int, cfg: dict[str, Any] | None = None) -> World:
 
     # Properties: each kind adds a few that no ancestor already settled.
     kind_props: dict[str, list[tuple[str, bool]]] = {}
+    alternate = 0
     for kind in kinds:
         settled = set()
         p = kinds[kind]
@@ -113,7 +120,11 @@ def build_world(seed: int, cfg: dict[str, Any] | None = None) -> World:
             p = kinds[p]
         free = [x for x in PROPERTIES if x not in settled]
         chosen = rng.sample(free, min(len(free), k["properties_per_kind"]))
-        kind_props[kind] = [(x, rng.random() >= k["negative_share"]) for x in chosen]
+        if k["balanced"]:
+            kind_props[kind] = [(x, (alternate + j) % 2 == 0) for j, x in enumerate(chosen)]
+            alternate += len(chosen)
+        else:
+            kind_props[kind] = [(x, rng.random() >= k["negative_share"]) for x in chosen]
 
     # Entities: members of (mostly) the deeper kinds, so inheritance has depth.
     places = [names.place() for _ in range(k["places"])]
@@ -121,7 +132,7 @@ def build_world(seed: int, cfg: dict[str, Any] | None = None) -> World:
     kind_list = list(kinds)
     entities = []
     for _ in range(k["entities"]):
-        eid = f"{names.first()} {names.last()}"
+        eid = f"{names.first()} {names.last()}" if k["surnames"] else names.first()
         kind = rng.choices(kind_list, weights)[0]
         attrs = {"colour": rng.choice(COLOURS), "lives_in": rng.choice(places), "works_as": rng.choice(JOBS)}
         assert tuple(attrs) == ATTRIBUTES

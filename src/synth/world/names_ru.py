@@ -338,7 +338,7 @@ def russian_names(world: Any) -> dict[str, str]:
 
 
 def _respell(surface: str, cls: str, taken: set[str]) -> str:
-    if cls == "person":
+    if cls == "person" and " " in surface:
         first, last = surface.split(" ", 1)
         fem = morph.name_gender(first) == "femn"
         stem = re.sub(r"(?:ов|ин|ев|анов|елов)а?$", "", last)
@@ -348,7 +348,7 @@ def _respell(surface: str, cls: str, taken: set[str]) -> str:
                 return cand
     else:
         stem = surface[:-2]
-        for end in _SPARE[cls]:
+        for end in _SPARE["first" if cls == "person" else cls]:
             if stem + end not in taken:
                 return stem + end
     n = 2

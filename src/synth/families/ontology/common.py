@@ -12,9 +12,12 @@ from synth.world.solver import Triple
 
 def introduced_or_known(ctx: ItemContext, n_total: int, intro: tuple[int, int], known: int) -> int:
     """Documents first state the unit's new slice (twice over, so one rejected sample
-    does not leave a gap), then revisit anything stated so far."""
+    does not leave a gap), then revisit anything stated so far. A template's
+    `params.intro_passes` changes how many times over (`synth efficacy` uses 1 to
+    render each entity exactly once when its budget holds one pass)."""
     lo, hi = intro
-    if hi > lo and ctx.position < 2 * (hi - lo):
+    passes = max(1, int(ctx.params.get("intro_passes", 2)))
+    if hi > lo and ctx.position < passes * (hi - lo):
         return lo + ctx.position % (hi - lo)
     pool = max(known, hi, 1)
     return ctx.rng.randrange(min(pool, n_total))

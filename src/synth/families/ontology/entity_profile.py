@@ -37,7 +37,8 @@ def entity_profile(ctx: ItemContext) -> Draw:
                 states.append(f)
     e["props"] = props
     formal = document_formal(w, states)
-    return Draw(vars={"e": e}, formal=formal, difficulty=1)
+    # `params.shuffle: false` keeps sentence order fixed (an efficacy ablation).
+    return Draw(vars={"e": e, "shuffled": bool(ctx.params.get("shuffle", True))}, formal=formal, difficulty=1)
 
 
 def _via(w, fact) -> str:

@@ -35,6 +35,8 @@ def relation_question(ctx: ItemContext) -> Draw:
             "reversed": [f for f in pool if c.why[f] is not None and c.why[f][0].endswith((":inverse", ":symmetric"))],
             "chain": [f for f in pool if c.why[f] is not None and c.why[f][0].endswith(":transitive")],
         }
+        if not by_mode[mode] and by_mode["stated"]:
+            mode = "stated"  # e.g. a world without chains: ask a stated fact, labelled as one
         cands = by_mode[mode] or pool
         query = sorted(cands)[ctx.rng.randrange(len(cands))]
     if query is None:

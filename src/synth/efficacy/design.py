@@ -1,0 +1,244 @@
+"""The efficacy corpus design: a compact ontology world and the knobs an ablation turns.
+
+`synth efficacy` needs a corpus small enough to be trained on for minutes on one CPU
+thread, yet made by synth's real pipeline (world → plan → templates → filters →
+shards → probes). A `Design` becomes a curriculum YAML and a small template pack (the
+biography template with its knobs set as front-matter params), which
+`synth.generate` then runs like any other tier.
+
+Knobs (what knowledge-injection studies found a corpus needs):
+
+- `renderings`: how many differently worded biographies each entity gets;
+- `shuffle`: whether a biography's sentences come in shuffled order;
+- `qa_mix`: whether QA about training entities is interleaved with the biographies
+  (else it comes after all of them, as a separate stage);
+- `derived`: whether documents state derived facts (inherited properties) with their
+  reasons, and worked derivation documents are included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synth.errors import UserError
+
+# The pipeline mixes a stage's templates by sample count, so the design sets samples
+# per entity of the world and sizes the stage from each template's mean length in
+# characters (measured on the compact world). A 3M-parameter model stores facts only
+# after many exposures, and 15 minutes on one CPU thread read ≈4M characters: the
+# 300-entity corpus is kept to ≈0.6M so each biography is read ≈6-7 times.
+PER_ENTITY = {
+    # Stated facts asked with the value as the whole answer ("What does X do for a
+    # living?" → "Answer: potter"); only training entities are asked, ≈2.5 times per
+    # attribute each. A restated sentence before the answer made the model commit to
+    # the most frequent sentence opening before using the question.
+    "efficacy.qa_fact": 8.0,
+    "ontology.qa_property": 1.0,  # derived facts, answered with the worked derivation
+    "ontology.qa_relation": 0.5,
+    "ontology.kind_entry": 0.15,  # kind entries again beside the entities
+}
+DERIVATION_PER_ENTITY = 0.15  # worked derivation documents (`derived` knob)
+# As the budget counts them: a chat sample with its chat-template markup (the model
+# reads it without: `Q: …` / `A: …`, about half as long).
+MEAN_CHARS = {
+    "efficacy.bio": 225,  # above the measured 210, so few entities miss a rendering
+    "efficacy.qa_fact": 103,
+    "ontology.qa_property": 260,
+    "ontology.qa_relation": 188,
+    "ontology.kind_entry": 140,
+    "ontology.derivation_doc": 515,
+}
+KIND_STAGE_CHARS = 12_000
+
+KNOBS = {
+    "renderings": "biographies per entity (default 5)",
+    "shuffle": "shuffle a biography's sentences (default true)",
+    "qa_mix": "interleave QA with the biographies (default true)",
+    "derived": "state derived facts and include derivation documents (default true)",
+}
+
+
+@dataclass(frozen=True)
+class Design:
+    """One corpus design; `ablate` returns a copy with one knob changed."""
+
+    entities: int = 300
+    renderings: int = 5
+    shuffle: bool = True
+    qa_mix: bool = True
+    derived: bool = True
+    probes: int = 400
+    seed: int = 0
+
+    def ablate(self, spec: str) -> Design:
+        """`renderings=1`, `shuffle=false`, `qa_mix=false`, `derived=false`."""
+        key, sep, raw = spec.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in KNOBS:
+            known = ", ".join(f"{k}=..." for k in KNOBS)
+            raise UserError(f"--ablate: {spec!r} is not KNOB=VALUE with a knob among {known}")
+        raw = raw.strip().lower()
+        if key == "renderings":
+            if not raw.isdigit() or int(raw) < 1:
+                raise UserError(f"--ablate: renderings must be a positive integer, got {raw!r}")
+            return dataclasses.replace(self, renderings=int(raw))
+        if raw not in ("true", "false", "1", "0", "yes", "no"):
+            raise UserError(f"--ablate: {key} takes true or false, got {raw!r}")
+        return dataclasses.replace(self, **{key: raw in ("true", "1", "yes")})
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def world_knobs(entities: int) -> dict[str, Any]:
+    """A world a tiny model can hold: few kinds two levels deep, one property per kind,
+    holding for every other kind (so a yes/no probe's chance is near one half),
+    mentors and neighbours for reversed relations, no chains or world rules, and
+    entities named by one word (fewer characters per fact)."""
+    return {
+        "kinds": 12,
+        "depth": 2,
+        "entities": entities,
+        "properties_per_kind": 1,
+        "balanced": True,
+        "rules": 0,
+        "chains": 0,
+        "neighbours": max(1, entities // 10),
+        "mentors": max(1, entities // 6),
+        "places": 8,
+        "surnames": False,
+    }
+
+
+def samples_per_entity(d: Design) -> dict[str, float]:
+    """Samples of each template per entity of the world (biographies first)."""
+    out = {"efficacy.bio": float(d.renderings), **PER_ENTITY}
+    if d.derived:
+        out["ontology.derivation_doc"] = DERIVATION_PER_ENTITY
+    return out
+
+
+def _chars(mix: dict[str, float], entities: int) -> int:
+    return int(sum(n * entities * MEAN_CHARS[t] for t, n in mix.items()))
+
+
+def tier_yaml(d: Design) -> dict[str, Any]:
+    """The curriculum for a design: kinds and rules first, then every entity's
+    biographies (each entity introduced in order, `renderings` times over), with the
+    QA either interleaved or following in a stage of its own. Mix weights are sample
+    counts; stage shares are characters."""
+    per = samples_per_entity(d)
+    others = {t: n for t, n in per.items() if t != "efficacy.bio"}
+    templates: dict[str, float] = {
+        "ontology.kind_entry": 1.0,
+        "ontology.rule_entry": 0.3,
+        **dict.fromkeys(per, 1.0),
+    }
+    stages: list[dict[str, Any]] = [
+        {
+            "name": "kinds",
+            "share": KIND_STAGE_CHARS,
+            "covers": ["kinds"],
+            "templates": ["ontology.kind_entry", "ontology.rule_entry"],
+            "difficulty": [1, 1],
+            "concepts": ["world.kinds", "world.kind_properties", "world.rules"],
+        }
+    ]
+    if d.qa_mix:
+        stages.append(
+            {
+                "name": "entities-and-questions",
+                "share": _chars(per, d.entities),
+                "covers": ["entities"],
+                "templates": per,
+                "difficulty": [1, 2],
+                "concepts": ["world.entities", "world.relations", "qa.stated", "qa.derived"],
+            }
+        )
+    else:
+        bios = {"efficacy.bio": per["efficacy.bio"]}
+        stages.append(
+            {
+                "name": "entities",
+                "share": _chars(bios, d.entities),
+                "covers": ["entities"],
+                "templates": bios,
+                "difficulty": [1, 1],
+                "concepts": ["world.entities", "world.relations"],
+            }
+        )
+        stages.append(
+            {
+                "name": "questions",
+                "share": _chars(others, d.entities),
+                "templates": others,
+                "difficulty": [1, 2],
+                "concepts": ["qa.stated", "qa.derived"],
+            }
+        )
+    return {
+        "tier": "efficacy",
+        "description": "a compact ontology world for `synth efficacy`",
+        "budget": sum(st["share"] for st in stages),
+        "sample_tokens": [20, 4000],
+        "world": world_knobs(d.entities),
+        "templates": templates,
+        "stages": stages,
+        # Renderings of one biography are near-duplicates by design (that is the
+        # multiplicity under test), a short question about one fact comes in a few
+        # wordings only (exact repeats are more exposures, not noise), and the
+        # balance/diversity guards would fight both.
+        "filters": {
+            "length": {"min": 6, "max": 4000},
+            "disabled": ["exact_dedup", "near_dedup", "diversity", "balance"],
+        },
+        "eval": {"probes": d.probes},
+    }
+
+
+def write_design(d: Design, folder: Path) -> tuple[Path, Path, Path]:
+    """Write the tier YAML, the template pack and a character tokenizer under
+    `folder`; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tier = folder / "efficacy.yaml"
+    tier.write_text(yaml.safe_dump(tier_yaml(d), sort_keys=False), encoding="utf-8")
+    pack = folder / "pack"
+    write_pack(d, pack)
+    tok = folder / "chars.tokenizer.json"
+    write_char_tokenizer(tok)
+    (folder / "design.json").write_text(json.dumps(d.to_json(), indent=1), encoding="utf-8")
+    return tier, pack, tok
+
+
+_PACK = Path(__file__).with_name("pack")
+
+
+def write_pack(d: Design, pack: Path) -> None:
+    """The shipped efficacy templates, the biography's knobs set in its front matter."""
+    out = pack / "en" / "efficacy"
+    out.mkdir(parents=True, exist_ok=True)
+    for src in sorted(_PACK.glob("*.j2")):
+        text = src.read_text(encoding="utf-8")
+        params = {"intro_passes": d.renderings, "shuffle": d.shuffle, "derived": d.derived}
+        text = text.replace("@PARAMS@", json.dumps(params))
+        (out / src.name).write_text(text, encoding="utf-8")
+
+
+def write_char_tokenizer(path: Path) -> None:
+    """A tokenizer.json that counts one token per character: the budget is then in
+    the tiny model's own units. Built with HF `tokenizers` (synth's --tokenizer PATH)."""
+    try:
+        from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+    except ImportError:
+        raise UserError(
+            "synth efficacy needs the `tokenizers` package: pip install 'synth[efficacy]'"
+        ) from None
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    path.write_text(tok.to_str(), encoding="utf-8")
