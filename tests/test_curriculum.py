@@ -108,3 +108,15 @@ def test_order_from_the_shards_alone(corpus, tier):
         if s > 0 and stage.replay > 0 and len(reps) > 200:
             share = sum(reps) / len(reps)
             assert abs(share - stage.replay) <= 0.02, (s, share, stage.replay)
+
+
+@pytest.mark.parametrize("bad", [0, -5, "many", True])
+def test_tokens_per_entity_must_be_a_positive_number(tmp_path, bad):
+    f = _tier(tmp_path, [{"name": "s", "share": 1, "templates": ["t.a"]}])
+    raw = yaml.safe_load(f.read_text())
+    assert load_tier(str(f)).tokens_per_entity == 2000  # the default
+    f.write_text(yaml.safe_dump({**raw, "tokens_per_entity": 50}))
+    assert load_tier(str(f)).tokens_per_entity == 50
+    f.write_text(yaml.safe_dump({**raw, "tokens_per_entity": bad}))
+    with pytest.raises(UserError, match=r"tier\.yaml: .*tokens_per_entity"):
+        load_tier(str(f))

@@ -311,3 +311,28 @@ def test_public_ontology_brick_loads():
     assert w.relations["connectedTo"].symmetric
     assert w.unmapped["sh:rule"] > 1000  # SHACL rules are counted, not silently dropped
     w.closure  # noqa: B018
+
+
+@pytest.mark.parametrize("known", [1, 2, 7])
+def test_questions_never_cross_the_eval_split(guild, known):
+    """Early in a curriculum only one entity (a held-out one) may be known: train
+    questions must still never ask about a held-out entity, nor probes about a train one."""
+    import random
+
+    from synth.families.base import ItemContext, Scope
+    from synth.families.ontology.common import question_entity
+
+    scope = Scope(known_entities=known, holdout_every=5)
+    for split in ("train", "eval"):
+        for seed in range(50):
+            ctx = ItemContext(
+                rng=random.Random(seed),
+                world=guild,
+                difficulty=1,
+                params={},
+                lang="en",
+                split=split,
+                scope=scope,
+                position=0,
+            )
+            assert scope.held_out(question_entity(ctx)) == (split == "eval")

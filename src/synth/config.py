@@ -44,6 +44,9 @@ class TierConfig:
     eval: dict[str, Any]
     source: str  # file path, for error messages
     raw: dict[str, Any]
+    # Stage tokens a covering stage spends per entity it states: how many of the world's
+    # entities a budget introduces (2000 suits 500–4000-token documents about each).
+    tokens_per_entity: float = 2000.0
 
     @property
     def template_ids(self) -> list[str]:
@@ -80,6 +83,12 @@ def _pair(v: Any, where: str, key: str) -> tuple[int, int]:
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) for x in v) and v[0] <= v[1]:
         return (int(v[0]), int(v[1]))
     raise UserError(f"{where}: {key!r} must be [low, high] with low <= high, got {v!r}")
+
+
+def _positive(v: float, where: str, key: str) -> float:
+    if isinstance(v, bool) or v <= 0:
+        raise UserError(f"{where}: {key!r} must be a positive number, got {v!r}")
+    return float(v)
 
 
 def _covers(v: list, where: str) -> list[str]:
@@ -149,4 +158,5 @@ def load_tier(tier: str) -> TierConfig:
         eval=dict(_get(raw, "eval", where, dict, default={}) or {}),
         source=where,
         raw=raw,
+        tokens_per_entity=_positive(_get(raw, "tokens_per_entity", where, (int, float), default=2000), where, "tokens_per_entity"),
     )

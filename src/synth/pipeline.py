@@ -49,7 +49,6 @@ from synth.units import parse_count
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-TOKENS_PER_COVERED_ENTITY = 2000  # stage tokens a covering stage needs per entity it states
 
 
 @dataclass
@@ -123,7 +122,7 @@ def resolve(config: GenerateConfig) -> Run:
     if world is not None:
         covering = [s for s in tier.stages if "entities" in s.covers]
         cover_tokens = min((budget * s.share for s in covering), default=budget)
-        entities = max(1, min(len(world.entities), int(cover_tokens // TOKENS_PER_COVERED_ENTITY)))
+        entities = max(1, min(len(world.entities), int(cover_tokens // tier.tokens_per_entity)))
         kinds = len(world.kinds)
         tier, dropped = fit_to_world(tier, lib, world.restricted(entities))
         if dropped and config.progress:

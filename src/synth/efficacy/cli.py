@@ -55,7 +55,7 @@ def summary_lines(report: dict) -> list[str]:
     help="Train exactly this many steps (repeatable runs; else from --minutes).",
 )
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]))
-@click.option("--threads", default=1, show_default=True, type=int, help="Torch CPU threads.")
+@click.option("--threads", default=None, type=int, help="Torch CPU threads  [default: all cores].")
 @click.option(
     "--seed", default=0, show_default=True, type=int, help="World, data order and weights."
 )
@@ -76,7 +76,7 @@ def efficacy_cmd(
     minutes: float,
     steps: int | None,
     device: str,
-    threads: int,
+    threads: int | None,
     seed: int,
     precision: str,
     n_probes: int | None,

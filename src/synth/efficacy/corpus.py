@@ -6,38 +6,15 @@ tokenizer in a scratch folder; `synth.generate` does the rest, probes included.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from synth.efficacy.design import Design, write_design
 from synth.errors import UserError
 
 DESIGN_FILE = "efficacy-design.json"  # beside the corpus: what it was generated from
-
-
-@contextlib.contextmanager
-def _one_token_per_entity() -> Iterator[None]:
-    """The pipeline sizes a covering stage's entity count as its tokens / 2000
-    (`synth.pipeline.TOKENS_PER_COVERED_ENTITY`), right for 500–4000-token documents
-    but not for a compact world of ≈200-character biographies, whose entity count the
-    design sets itself (`world.entities`). Until the tier YAML can say so, the
-    constant is lowered for the duration of the call."""
-    import synth.pipeline as pipeline
-
-    if not hasattr(pipeline, "TOKENS_PER_COVERED_ENTITY"):
-        raise RuntimeError(
-            "synth.pipeline.TOKENS_PER_COVERED_ENTITY is gone: update synth.efficacy.corpus"
-        )
-    old = pipeline.TOKENS_PER_COVERED_ENTITY
-    pipeline.TOKENS_PER_COVERED_ENTITY = 1
-    try:
-        yield
-    finally:
-        pipeline.TOKENS_PER_COVERED_ENTITY = old
 
 
 def owns(out: Path) -> bool:
@@ -76,8 +53,7 @@ def generate_corpus(
             progress=progress,
             command_line=f"synth efficacy (design {json.dumps(design.to_json(), sort_keys=True)})",
         )
-        with _one_token_per_entity():
-            manifest = generate(cfg)
+        manifest = generate(cfg)
         shutil.copy(tier, out / "efficacy-tier.yaml")
     (out / DESIGN_FILE).write_text(json.dumps(design.to_json(), indent=1), encoding="utf-8")
     return manifest

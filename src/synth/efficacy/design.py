@@ -34,10 +34,13 @@ from synth.errors import UserError
 # after many exposures, and 15 minutes on one CPU thread read ≈4M characters: the
 # 300-entity corpus is kept to ≈0.6M so each biography is read ≈6-7 times.
 PER_ENTITY = {
-    # Stated facts asked with the value as the whole answer ("What does X do for a
-    # living?" → "Answer: potter"); only training entities are asked, ≈2.5 times per
-    # attribute each. A restated sentence before the answer made the model commit to
-    # the most frequent sentence opening before using the question.
+    # Stated facts, asked of training entities only (≈2 times per attribute each). The
+    # answer first restates the fact in one fixed biography wording ("Rex works as a
+    # potter.") and then gives the value: the model then recalls a held-out entity's
+    # value the way it learnt it, mid-sentence after the name, instead of needing a
+    # separate question-to-value mapping that only training entities ever exercise
+    # (on a 100-entity check: held-out stated 0.25 with value-only answers, 0.56 with
+    # the restatement, training questions ≈0.95 either way).
     "efficacy.qa_fact": 8.0,
     "ontology.qa_property": 1.0,  # derived facts, answered with the worked derivation
     "ontology.qa_relation": 0.5,
@@ -48,7 +51,7 @@ DERIVATION_PER_ENTITY = 0.15  # worked derivation documents (`derived` knob)
 # reads it without: `Q: …` / `A: …`, about half as long).
 MEAN_CHARS = {
     "efficacy.bio": 225,  # above the measured 210, so few entities miss a rendering
-    "efficacy.qa_fact": 103,
+    "efficacy.qa_fact": 130,  # measured 128
     "ontology.qa_property": 260,
     "ontology.qa_relation": 188,
     "ontology.kind_entry": 140,
@@ -186,6 +189,9 @@ def tier_yaml(d: Design) -> dict[str, Any]:
         "tier": "efficacy",
         "description": "a compact ontology world for `synth efficacy`",
         "budget": sum(st["share"] for st in stages),
+        # Every entity of the world is introduced, however few characters its
+        # biographies take (the world's size is the design's, not the budget's).
+        "tokens_per_entity": 1,
         "sample_tokens": [20, 4000],
         "world": world_knobs(d.entities),
         "templates": templates,

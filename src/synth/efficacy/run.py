@@ -8,6 +8,7 @@ efficacy section when OUT has one).
 from __future__ import annotations
 
 import json
+import os
 import platform
 import random
 import sys
@@ -33,9 +34,9 @@ class EfficacyConfig:
     minutes: float = 15.0
     steps: int | None = None  # fixed step count: the run is then exactly repeatable
     device: str = "cpu"
-    threads: int = 1
+    threads: int | None = None  # torch CPU threads (None: all cores)
     seed: int = 0
-    batch: int = 16
+    batch: int = 8  # rows of `block` characters per step: more, smaller steps memorise faster
     block: int = 256
     layers: int = 4
     width: int = 256
@@ -67,6 +68,8 @@ def run_efficacy(cfg: EfficacyConfig) -> dict[str, Any]:
         raise UserError(f"--minutes: must be positive, got {cfg.minutes}")
     if cfg.steps is not None and cfg.steps < 1:
         raise UserError(f"--steps: must be at least 1, got {cfg.steps}")
+    if cfg.threads is None:
+        cfg.threads = os.cpu_count() or 1
     if cfg.threads < 1:
         raise UserError(f"--threads: must be at least 1, got {cfg.threads}")
     if cfg.device != "cpu" and not (cfg.device.startswith("cuda") and torch.cuda.is_available()):

@@ -26,7 +26,7 @@ from synth.efficacy.model import ModelConfig, TinyLM
 
 @dataclass(frozen=True)
 class TrainConfig:
-    batch: int = 16
+    batch: int = 8
     lr: float = 2e-3
     min_lr_ratio: float = 0.1
     warmup: int = 50

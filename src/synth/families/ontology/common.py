@@ -33,7 +33,10 @@ def question_entity(ctx: ItemContext) -> int:
         i = ctx.rng.randrange(known)
         if ctx.scope.held_out(i) == want_held:
             return i
-    return 0 if want_held else min(1, known - 1)
+    # None of the known entities is on this side of the split (early in a curriculum
+    # only one may be introduced): ask about the first entity that is, never crossing it.
+    side = (i for i in range(len(w.entities)) if ctx.scope.held_out(i) == want_held)
+    return next(side, 0)
 
 
 def kind_view(w: World, kind: str) -> dict[str, Any]:
