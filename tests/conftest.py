@@ -17,7 +17,14 @@ def corpus(tmp_path_factory):
         if key not in made:
             out = tmp_path_factory.mktemp(f"{tier}-{seed}-{workers}")
             m = synth.generate(
-                synth.GenerateConfig(tier=tier, out=str(out), tokens=tokens or SMALL[tier], seed=seed, workers=workers, progress=False)
+                synth.GenerateConfig(
+                    tier=tier,
+                    out=str(out),
+                    tokens=tokens or SMALL[tier],
+                    seed=seed,
+                    workers=workers,
+                    progress=False,
+                )
             )
             made[key] = (out, m)
         return made[key]

@@ -12,7 +12,9 @@ import synth
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def one_line_error(p: subprocess.CompletedProcess, *needles: str) -> None:
@@ -25,12 +27,17 @@ def one_line_error(p: subprocess.CompletedProcess, *needles: str) -> None:
 
 
 def test_unknown_tier(tmp_path):
-    one_line_error(run("generate", "--tier", "bogus", "--out", str(tmp_path / "o")), "bogus", "--tier")
+    one_line_error(
+        run("generate", "--tier", "bogus", "--out", str(tmp_path / "o")), "bogus", "--tier"
+    )
 
 
 @pytest.mark.parametrize("tokens", ["abc", "0", "-5", "5Q"])
 def test_bad_tokens(tmp_path, tokens):
-    one_line_error(run("generate", "--tier", "command", "--out", str(tmp_path / "o"), "--tokens", tokens), "--tokens")
+    one_line_error(
+        run("generate", "--tier", "command", "--out", str(tmp_path / "o"), "--tokens", tokens),
+        "--tokens",
+    )
 
 
 def _pack(tmp_path: Path, body: str, front_extra: str = "") -> Path:
@@ -46,14 +53,42 @@ def _pack(tmp_path: Path, body: str, front_extra: str = "") -> Path:
 
 
 def test_broken_template_names_file_and_line(tmp_path):
-    pack = _pack(tmp_path, "{% block user %}\nhello\n{% if %}\n{% endblock %}\n{% block assistant %}x{% endblock %}\n")
-    p = run("generate", "--tier", "ontology", "--out", str(tmp_path / "o"), "--tokens", "50k", "--templates", str(pack), "-q")
+    pack = _pack(
+        tmp_path,
+        "{% block user %}\nhello\n{% if %}\n{% endblock %}\n{% block assistant %}x{% endblock %}\n",
+    )
+    p = run(
+        "generate",
+        "--tier",
+        "ontology",
+        "--out",
+        str(tmp_path / "o"),
+        "--tokens",
+        "50k",
+        "--templates",
+        str(pack),
+        "-q",
+    )
     one_line_error(p, "t.j2:10")
 
 
 def test_undefined_variable_names_file_and_line(tmp_path):
-    pack = _pack(tmp_path, "{% block user %}\n{{ no_such_thing.name }}\n{% endblock %}\n{% block assistant %}x{% endblock %}\n")
-    p = run("generate", "--tier", "ontology", "--out", str(tmp_path / "o"), "--tokens", "50k", "--templates", str(pack), "-q")
+    pack = _pack(
+        tmp_path,
+        "{% block user %}\n{{ no_such_thing.name }}\n{% endblock %}\n{% block assistant %}x{% endblock %}\n",
+    )
+    p = run(
+        "generate",
+        "--tier",
+        "ontology",
+        "--out",
+        str(tmp_path / "o"),
+        "--tokens",
+        "50k",
+        "--templates",
+        str(pack),
+        "-q",
+    )
     one_line_error(p, "t.j2:9", "no_such_thing")
 
 
@@ -61,7 +96,18 @@ def test_unreadable_front_matter(tmp_path):
     pack = tmp_path / "pack"
     pack.mkdir()
     (pack / "bad.j2").write_text("---\nid: [unclosed\n---\nbody\n")
-    p = run("generate", "--tier", "ontology", "--out", str(tmp_path / "o"), "--tokens", "50k", "--templates", str(pack), "-q")
+    p = run(
+        "generate",
+        "--tier",
+        "ontology",
+        "--out",
+        str(tmp_path / "o"),
+        "--tokens",
+        "50k",
+        "--templates",
+        str(pack),
+        "-q",
+    )
     one_line_error(p, "bad.j2")
 
 
@@ -71,8 +117,12 @@ def test_refuses_a_different_corpus_unless_overwrite(tmp_path):
     before = {p.name: p.read_bytes() for p in out.glob("data-*.arrow")}
     p = run("generate", "--tier", "command", "--out", str(out), "--tokens", "40k", "-q")
     one_line_error(p, "different corpus", "budget")
-    assert {p.name: p.read_bytes() for p in out.glob("data-*.arrow")} == before, "nothing written is lost"
-    p = run("generate", "--tier", "command", "--out", str(out), "--tokens", "40k", "-q", "--overwrite")
+    assert {p.name: p.read_bytes() for p in out.glob("data-*.arrow")} == before, (
+        "nothing written is lost"
+    )
+    p = run(
+        "generate", "--tier", "command", "--out", str(out), "--tokens", "40k", "-q", "--overwrite"
+    )
     assert p.returncode == 0, p.stderr
     # the same command again finds the corpus complete and leaves it alone
     p = run("generate", "--tier", "command", "--out", str(out), "--tokens", "40k", "-q")
@@ -83,7 +133,10 @@ def test_foreign_folder_is_refused(tmp_path):
     out = tmp_path / "o"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    one_line_error(run("generate", "--tier", "command", "--out", str(out), "--tokens", "30k", "-q"), "not empty")
+    one_line_error(
+        run("generate", "--tier", "command", "--out", str(out), "--tokens", "30k", "-q"),
+        "not empty",
+    )
     assert (out / "notes.txt").read_text() == "mine"
 
 

@@ -32,7 +32,11 @@ def _pack(tmp_path: Path, templates: dict[str, tuple[list[str], list[str]]]) -> 
 def _tier(tmp_path: Path, stages: list[dict]) -> Path:
     names = sorted({t for s in stages for t in s["templates"]})
     f = tmp_path / "tier.yaml"
-    f.write_text(yaml.safe_dump({"tier": "t", "budget": "1M", "templates": {t: 1 for t in names}, "stages": stages}))
+    f.write_text(
+        yaml.safe_dump(
+            {"tier": "t", "budget": "1M", "templates": {t: 1 for t in names}, "stages": stages}
+        )
+    )
     return f
 
 
@@ -46,15 +50,22 @@ def test_cycle_is_named_with_its_templates(tmp_path):
 def test_missing_prerequisite_is_named(tmp_path):
     pack = _pack(tmp_path, {"a": (["x"], []), "b": (["y"], ["nowhere"])})
     cfg = load_tier(str(_tier(tmp_path, [{"name": "s", "share": 1, "templates": ["t.a", "t.b"]}])))
-    with pytest.raises(UserError, match=r"'nowhere' is required by t\.b but no template introduces it"):
+    with pytest.raises(
+        UserError, match=r"'nowhere' is required by t\.b but no template introduces it"
+    ):
         build_graph(cfg, TemplateLibrary([pack], builtin=False))
 
 
 def test_prerequisite_in_a_later_stage_is_named(tmp_path):
     pack = _pack(tmp_path, {"a": (["x"], []), "b": (["y"], ["x"])})
-    stages = [{"name": "first", "share": 0.5, "templates": ["t.b"]}, {"name": "second", "share": 0.5, "templates": ["t.a"]}]
+    stages = [
+        {"name": "first", "share": 0.5, "templates": ["t.b"]},
+        {"name": "second", "share": 0.5, "templates": ["t.a"]},
+    ]
     cfg = load_tier(str(_tier(tmp_path, stages)))
-    with pytest.raises(UserError, match=r"stage 'first': template t\.b requires x .*stage 'second'"):
+    with pytest.raises(
+        UserError, match=r"stage 'first': template t\.b requires x .*stage 'second'"
+    ):
         build_graph(cfg, TemplateLibrary([pack], builtin=False))
 
 
@@ -89,12 +100,16 @@ def test_order_from_the_shards_alone(corpus, tier):
         assert stage >= last
         last = stage
         for c in concepts:
-            assert introduced.get(c, 99) <= stage, f"{c} used in stage {stage}, introduced in {introduced.get(c)}"
+            assert introduced.get(c, 99) <= stage, (
+                f"{c} used in stage {stage}, introduced in {introduced.get(c)}"
+            )
         if kind == "ontology":
             f = json.loads(formal)
             own = {tuple(x) for x in f.get("states", [])}
             for fact in f["facts"]:
-                assert tuple(fact) in stated or tuple(fact) in own, f"{fact} used before it is stated"
+                assert tuple(fact) in stated or tuple(fact) in own, (
+                    f"{fact} used before it is stated"
+                )
             stated |= own
     n = len(cfg.stages)
     means = []

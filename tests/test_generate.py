@@ -31,7 +31,9 @@ def test_corpus_loads_and_meets_budget_exactly(corpus, tier):
     for s in m["shards"]:
         assert sha256_file(out / s["file"]) == s["sha256"]
     # The same files also load as a plain Arrow dataset.
-    plain = datasets.load_dataset("arrow", data_files=[str(out / s["file"]) for s in m["shards"]], split="train")
+    plain = datasets.load_dataset(
+        "arrow", data_files=[str(out / s["file"]) for s in m["shards"]], split="train"
+    )
     assert plain.num_rows == ds.num_rows
 
 
@@ -59,7 +61,9 @@ def test_every_answer_rederives_from_formal(corpus, tier):
         if row["answer"] is None:
             assert got is True, f"{row['id']}: a stated fact does not follow from its formal"
         else:
-            assert got == row["answer"], f"{row['id']}: formal gives {got!r}, row says {row['answer']!r}"
+            assert got == row["answer"], (
+                f"{row['id']}: formal gives {got!r}, row says {row['answer']!r}"
+            )
             assert json.loads(row["formal"])["answer"] == row["answer"]
             checked += 1
     assert checked > 100
@@ -90,7 +94,9 @@ def test_same_seed_same_bytes_other_seed_other_world(corpus):
     b, mb = corpus("ontology", seed=7, tokens="120k", workers=2)
     c, mc = corpus("ontology", seed=8, tokens="120k")
     assert [s["sha256"] for s in ma["shards"]] == [s["sha256"] for s in mb["shards"]]
-    assert (a / "eval" / "data-00000.arrow").read_bytes() == (b / "eval" / "data-00000.arrow").read_bytes()
+    assert (a / "eval" / "data-00000.arrow").read_bytes() == (
+        b / "eval" / "data-00000.arrow"
+    ).read_bytes()
     ta = set(datasets.load_from_disk(str(a))["text"][:200])
     tc = set(datasets.load_from_disk(str(c))["text"][:200])
     assert not ta & tc
@@ -111,7 +117,11 @@ def test_user_world_corpus_rederives(tmp_path, world):
 
     path = Path(__file__).parent / "data" / "worlds" / world
     out = tmp_path / "out"
-    synth.generate(synth.GenerateConfig(tier="ontology", world=str(path), out=str(out), tokens="60k", progress=False))
+    synth.generate(
+        synth.GenerateConfig(
+            tier="ontology", world=str(path), out=str(out), tokens="60k", progress=False
+        )
+    )
     ds = datasets.load_from_disk(str(out))
     assert ds.num_rows > 100
     from synth.world import load_world

@@ -8,7 +8,9 @@ import pytest
 
 import synth
 
-ray = pytest.importorskip("ray", reason="the Ray executor is an optional extra: pip install 'synth[ray]'")
+ray = pytest.importorskip(
+    "ray", reason="the Ray executor is an optional extra: pip install 'synth[ray]'"
+)
 
 
 def digest(out) -> list[str]:
@@ -18,7 +20,9 @@ def digest(out) -> list[str]:
 def test_ray_matches_local(tmp_path):
     kw = dict(tier="ontology", tokens="250k", shard_tokens="100k", seed=5, progress=False)
     local = synth.generate(synth.GenerateConfig(out=str(tmp_path / "local"), workers=1, **kw))
-    on_ray = synth.generate(synth.GenerateConfig(out=str(tmp_path / "ray"), workers=2, executor="ray", **kw))
+    on_ray = synth.generate(
+        synth.GenerateConfig(out=str(tmp_path / "ray"), workers=2, executor="ray", **kw)
+    )
     assert local["totals"] == on_ray["totals"]
     assert digest(tmp_path / "local") == digest(tmp_path / "ray")
     assert len(digest(tmp_path / "ray")) >= 2

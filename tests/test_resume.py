@@ -18,7 +18,13 @@ def digest(out: Path) -> list[str]:
 
 
 def synth(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "synth", "generate", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "synth", "generate", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def test_sigkill_then_resume_gives_the_same_bytes(tmp_path):

@@ -1,7 +1,7 @@
 """synth: seeded synthetic worlds → curriculum-ordered, token-budgeted fine-tuning corpora.
 
-    import synth
-    synth.generate(synth.GenerateConfig(tier="ontology", out="outputs/ontology", tokens="5M"))
+import synth
+synth.generate(synth.GenerateConfig(tier="ontology", out="outputs/ontology", tokens="5M"))
 """
 
 __version__ = "0.1.0"

@@ -25,7 +25,9 @@ class _Group(click.Group):
             sys.exit(RunStopped.exit_code)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(package_name="synth")
 def cli() -> None:
     """Synthetic fine-tuning corpora from a seeded world, ordered as a curriculum.
@@ -44,48 +46,142 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--tier", default="command", show_default=True, metavar="TIER",
-              help="command, structural or ontology, or a curricula YAML file of your own.")
-@click.option("--out", "out", required=True, metavar="DIR",
-              help="Output folder: Arrow shards, manifest.json, eval/ probes. Re-running the same command resumes.")
-@click.option("--tokens", metavar="N",
-              help="Token budget, e.g. 20000, 5M, 1.5B (default: the tier's budget). "
-                   "Counted in the target tokenizer on exactly the text a trainer sees.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Same seed and config give the same bytes.")
-@click.option("--workers", type=int, metavar="N", help="Worker processes (default: all cores). Does not change the output.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: processes on this machine; ray: tasks on a Ray cluster (pip install 'synth[ray]').")
-@click.option("--ray-address", metavar="ADDR", help="An existing Ray cluster (default: start a local one for the run).")
-@click.option("--shard-tokens", default="100M", show_default=True, metavar="N",
-              help="Close a shard after this many tokens (or 500 MB, whichever first).")
-@click.option("--tokenizer", default="qwen2.5", show_default=True, metavar="NAME|PATH",
-              help="Built-in qwen2.5, or a local tokenizer.json / model folder.")
-@click.option("--model-format", default=None, metavar="FORMAT",
-              help="Chat format applied to chat samples: qwen2.5 (ChatML with Qwen's default system prompt), "
-                   "chatml, llama3, saiga_mistral, mistral_nemo, or hf:DIR (a local tokenizer's chat template). "
-                   "Default: inferred from --model, else qwen2.5.")
-@click.option("--system-prompt", default=None, metavar="saiga|none|TEXT",
-              help="System prompt for chat samples that have none: saiga (Saiga's Russian prompt) or your text.")
-@click.option("--backend", default="template", show_default=True,
-              help="template: the render is the sample (no GPU). LLM backends realise and verify samples: "
-                   "hf (transformers, CPU or GPU), openai (any OpenAI-compatible server), vllm (GPUs). See docs/llm.md.")
-@click.option("--model", default=None, metavar="NAME|PATH", help="Model for LLM backends (hf: a folder or .gguf file).")
-@click.option("--realise", default=None, type=click.Choice(["answer", "paraphrase", "persona", "none"]),
-              help="LLM backends: how templates without a `realise:` line are realised (default: the tier's `realise:`). "
-                   "answer: the model answers the question; paraphrase: rewords it; persona: rewrites the reply in a voice.")
-@click.option("--base-url", default=None, metavar="URL", help="openai backend: the server, e.g. http://127.0.0.1:8000/v1.")
-@click.option("--api-key-env", default=None, metavar="NAME",
-              help="openai backend: environment variable holding the API key (default OPENAI_API_KEY; local servers need none).")
-@click.option("--llm-option", "llm_option", multiple=True, metavar="KEY=VALUE",
-              help="LLM backend option (repeatable): temperature, max_tokens, retries, concurrency, tensor_parallel_size, ...")
-@click.option("--lang", default="en", show_default=True, metavar="LANGS",
-              help="Language(s) of the samples: en, ru, or shares such as en:0.7,ru:0.3. "
-                   "The same item gives the same facts and answer in every language.")
-@click.option("--world", metavar="FILE",
-              help="Teach your own world: a world spec (.yaml) or an ontology (.ttl, .owl, .rdf, .nt, .jsonld). "
-                   "Default: a fictional world drawn from the seed.")
-@click.option("--templates", "templates", multiple=True, metavar="DIR", help="Add a template pack (repeatable).")
-@click.option("--templates-only", is_flag=True, help="Use only the --templates packs, not the built-in one.")
+@click.option(
+    "--tier",
+    default="command",
+    show_default=True,
+    metavar="TIER",
+    help="command, structural or ontology, or a curricula YAML file of your own.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="DIR",
+    help="Output folder: Arrow shards, manifest.json, eval/ probes. Re-running the same command resumes.",
+)
+@click.option(
+    "--tokens",
+    metavar="N",
+    help="Token budget, e.g. 20000, 5M, 1.5B (default: the tier's budget). "
+    "Counted in the target tokenizer on exactly the text a trainer sees.",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Same seed and config give the same bytes.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    metavar="N",
+    help="Worker processes (default: all cores). Does not change the output.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: processes on this machine; ray: tasks on a Ray cluster (pip install 'synth[ray]').",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDR",
+    help="An existing Ray cluster (default: start a local one for the run).",
+)
+@click.option(
+    "--shard-tokens",
+    default="100M",
+    show_default=True,
+    metavar="N",
+    help="Close a shard after this many tokens (or 500 MB, whichever first).",
+)
+@click.option(
+    "--tokenizer",
+    default="qwen2.5",
+    show_default=True,
+    metavar="NAME|PATH",
+    help="Built-in qwen2.5, or a local tokenizer.json / model folder.",
+)
+@click.option(
+    "--model-format",
+    default=None,
+    metavar="FORMAT",
+    help="Chat format applied to chat samples: qwen2.5 (ChatML with Qwen's default system prompt), "
+    "chatml, llama3, saiga_mistral, mistral_nemo, or hf:DIR (a local tokenizer's chat template). "
+    "Default: inferred from --model, else qwen2.5.",
+)
+@click.option(
+    "--system-prompt",
+    default=None,
+    metavar="saiga|none|TEXT",
+    help="System prompt for chat samples that have none: saiga (Saiga's Russian prompt) or your text.",
+)
+@click.option(
+    "--backend",
+    default="template",
+    show_default=True,
+    help="template: the render is the sample (no GPU). LLM backends realise and verify samples: "
+    "hf (transformers, CPU or GPU), openai (any OpenAI-compatible server), vllm (GPUs). See docs/llm.md.",
+)
+@click.option(
+    "--model",
+    default=None,
+    metavar="NAME|PATH",
+    help="Model for LLM backends (hf: a folder or .gguf file).",
+)
+@click.option(
+    "--realise",
+    default=None,
+    type=click.Choice(["answer", "paraphrase", "persona", "none"]),
+    help="LLM backends: how templates without a `realise:` line are realised (default: the tier's `realise:`). "
+    "answer: the model answers the question; paraphrase: rewords it; persona: rewrites the reply in a voice.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="openai backend: the server, e.g. http://127.0.0.1:8000/v1.",
+)
+@click.option(
+    "--api-key-env",
+    default=None,
+    metavar="NAME",
+    help="openai backend: environment variable holding the API key (default OPENAI_API_KEY; local servers need none).",
+)
+@click.option(
+    "--llm-option",
+    "llm_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="LLM backend option (repeatable): temperature, max_tokens, retries, concurrency, tensor_parallel_size, ...",
+)
+@click.option(
+    "--lang",
+    default="en",
+    show_default=True,
+    metavar="LANGS",
+    help="Language(s) of the samples: en, ru, or shares such as en:0.7,ru:0.3. "
+    "The same item gives the same facts and answer in every language.",
+)
+@click.option(
+    "--world",
+    metavar="FILE",
+    help="Teach your own world: a world spec (.yaml) or an ontology (.ttl, .owl, .rdf, .nt, .jsonld). "
+    "Default: a fictional world drawn from the seed.",
+)
+@click.option(
+    "--templates",
+    "templates",
+    multiple=True,
+    metavar="DIR",
+    help="Add a template pack (repeatable).",
+)
+@click.option(
+    "--templates-only", is_flag=True, help="Use only the --templates packs, not the built-in one."
+)
 @click.option("--overwrite", is_flag=True, help="Replace a different corpus already in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate(**kw) -> None:
@@ -126,10 +222,20 @@ def curriculum() -> None:
 
 @curriculum.command("show")
 @click.argument("tier")
-@click.option("--format", "fmt", type=click.Choice(["text", "dot"]), default="text", show_default=True,
-              help="dot: Graphviz source (render with `dot -Tpng`).")
-@click.option("--tokens", metavar="N", help="Budget to show token shares for (default: the tier's).")
-@click.option("--templates", "templates", multiple=True, metavar="DIR", help="Extra template packs.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "dot"]),
+    default="text",
+    show_default=True,
+    help="dot: Graphviz source (render with `dot -Tpng`).",
+)
+@click.option(
+    "--tokens", metavar="N", help="Budget to show token shares for (default: the tier's)."
+)
+@click.option(
+    "--templates", "templates", multiple=True, metavar="DIR", help="Extra template packs."
+)
 def curriculum_show(tier: str, fmt: str, tokens: str | None, templates: tuple[str, ...]) -> None:
     """Print a tier's concept DAG and stage plan.
 

@@ -29,7 +29,9 @@ class StageConfig:
     difficulty: tuple[int, int] = (1, 1)
     replay: float = 0.0
     concepts: list[str] = field(default_factory=list)
-    covers: list[str] = field(default_factory=list)  # world parts this stage must state: entities, kinds
+    covers: list[str] = field(
+        default_factory=list
+    )  # world parts this stage must state: entities, kinds
 
 
 @dataclass
@@ -62,7 +64,9 @@ def tier_file(tier: str) -> Path:
         return p
     f = data_dir("curricula") / f"{tier}.yaml"
     if tier not in TIERS or not f.is_file():
-        raise UserError(f"--tier: unknown tier {tier!r}; choose one of {', '.join(TIERS)} or give a curricula YAML file")
+        raise UserError(
+            f"--tier: unknown tier {tier!r}; choose one of {', '.join(TIERS)} or give a curricula YAML file"
+        )
     return f
 
 
@@ -73,14 +77,21 @@ def _get(d: dict, key: str, where: str, typ=None, default=...):
         return default
     v = d[key]
     if typ is not None and not isinstance(v, typ):
-        raise UserError(f"{where}: field {key!r} must be {typ.__name__ if isinstance(typ, type) else typ}, got {type(v).__name__}")
+        raise UserError(
+            f"{where}: field {key!r} must be {typ.__name__ if isinstance(typ, type) else typ}, got {type(v).__name__}"
+        )
     return v
 
 
 def _pair(v: Any, where: str, key: str) -> tuple[int, int]:
     if isinstance(v, int):
         return (v, v)
-    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) for x in v) and v[0] <= v[1]:
+    if (
+        isinstance(v, (list, tuple))
+        and len(v) == 2
+        and all(isinstance(x, int) for x in v)
+        and v[0] <= v[1]
+    ):
         return (int(v[0]), int(v[1]))
     raise UserError(f"{where}: {key!r} must be [low, high] with low <= high, got {v!r}")
 
@@ -116,14 +127,20 @@ def load_tier(tier: str) -> TierConfig:
         raise UserError(f"{where}: 'templates' is empty")
     for tid, w in templates.items():
         if not isinstance(w, (int, float)) or w <= 0:
-            raise UserError(f"{where}: template {tid!r} weight must be a positive number, got {w!r}")
+            raise UserError(
+                f"{where}: template {tid!r} weight must be a positive number, got {w!r}"
+            )
     stages = []
     for i, s in enumerate(_get(raw, "stages", where, list, default=[]) or []):
         sw = f"{where}: stages[{i}]"
         if not isinstance(s, dict):
             raise UserError(f"{sw}: must be a mapping")
         st = _get(s, "templates", sw, (list, dict))
-        st = {t: float(templates.get(t, 1.0)) for t in st} if isinstance(st, list) else {t: float(w) for t, w in st.items()}
+        st = (
+            {t: float(templates.get(t, 1.0)) for t in st}
+            if isinstance(st, list)
+            else {t: float(w) for t, w in st.items()}
+        )
         for t in st:
             if t not in templates:
                 raise UserError(f"{sw}: template {t!r} is not listed in the tier's 'templates'")
@@ -150,7 +167,9 @@ def load_tier(tier: str) -> TierConfig:
     return TierConfig(
         tier=name,
         budget=budget,
-        sample_tokens=_pair(_get(raw, "sample_tokens", where, default=[1, 1_000_000]), where, "sample_tokens"),
+        sample_tokens=_pair(
+            _get(raw, "sample_tokens", where, default=[1, 1_000_000]), where, "sample_tokens"
+        ),
         world=dict(_get(raw, "world", where, dict, default={})),
         templates={t: float(w) for t, w in templates.items()},
         stages=stages,
@@ -158,5 +177,9 @@ def load_tier(tier: str) -> TierConfig:
         eval=dict(_get(raw, "eval", where, dict, default={}) or {}),
         source=where,
         raw=raw,
-        tokens_per_entity=_positive(_get(raw, "tokens_per_entity", where, (int, float), default=2000), where, "tokens_per_entity"),
+        tokens_per_entity=_positive(
+            _get(raw, "tokens_per_entity", where, (int, float), default=2000),
+            where,
+            "tokens_per_entity",
+        ),
     )

@@ -47,7 +47,9 @@ def probe_rows(producer: Producer, cfg: TierConfig, active_entities: int) -> lis
     return producer.finish(rows, realise=False)  # probes are asked as rendered: never LLM-realised
 
 
-def write_probes(producer: Producer, path: Path, cfg: TierConfig, active_entities: int) -> list[str]:
+def write_probes(
+    producer: Producer, path: Path, cfg: TierConfig, active_entities: int
+) -> list[str]:
     """Write the eval split; returns the probes' prompts for the contamination guard."""
     rows = probe_rows(producer, cfg, active_entities)
     tmp = path.with_name(path.name + ".partial")
@@ -57,7 +59,9 @@ def write_probes(producer: Producer, path: Path, cfg: TierConfig, active_entitie
     table = rows_to_table(rows, PROBE_SCHEMA)
     w.write_unit(0, table, int(pa.compute.sum(table.column("n_tokens")).as_py() or 0))
     w.close_shard()
-    write_dataset_files(tmp, [s.file for s in w.shards], PROBE_SCHEMA, f"synth {cfg.tier} eval probes")
+    write_dataset_files(
+        tmp, [s.file for s in w.shards], PROBE_SCHEMA, f"synth {cfg.tier} eval probes"
+    )
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
     return [r.meta["prompt"] for r in rows]

@@ -68,7 +68,9 @@ class GenerateConfig:
     system_prompt: str | None = None
     backend: str = "template"
     model: str | None = None
-    realise: str | None = None  # LLM backends: default realisation mode (else the tier's `realise:`)
+    realise: str | None = (
+        None  # LLM backends: default realisation mode (else the tier's `realise:`)
+    )
     base_url: str | None = None  # openai backend: the server, e.g. http://127.0.0.1:8000/v1
     api_key_env: str | None = None  # openai backend: the variable holding the key (OPENAI_API_KEY)
     llm_options: dict[str, Any] = field(default_factory=dict)  # --llm-option KEY=VALUE
@@ -126,9 +128,20 @@ def resolve(config: GenerateConfig) -> Run:
         kinds = len(world.kinds)
         tier, dropped = fit_to_world(tier, lib, world.restricted(entities))
         if dropped and config.progress:
-            print(f"synth: left out templates with nothing to say about this world: {', '.join(dropped)}", file=sys.stderr)
+            print(
+                f"synth: left out templates with nothing to say about this world: {', '.join(dropped)}",
+                file=sys.stderr,
+            )
     graph = build_graph(tier, lib)
-    llm = backend_options(config.backend, tier.raw, config.out, config.realise, config.base_url, config.api_key_env, config.llm_options)
+    llm = backend_options(
+        config.backend,
+        tier.raw,
+        config.out,
+        config.realise,
+        config.base_url,
+        config.api_key_env,
+        config.llm_options,
+    )
     settings = Settings(
         tier=config.tier,
         seed=config.seed,
@@ -155,8 +168,14 @@ def resolve(config: GenerateConfig) -> Run:
         "backend": config.backend,
         "model": config.model,
         "shard_tokens": shard_tokens,
-        "templates": {f"{tid}@{lang}": _sha(lib.spec(tid, lang).source.encode()) for tid in sorted(tier.templates) for lang in langs},
-        "partials": {str(p.name): _sha(p.read_bytes()) for d in lib.dirs for p in sorted(d.rglob("_*.j2"))},
+        "templates": {
+            f"{tid}@{lang}": _sha(lib.spec(tid, lang).source.encode())
+            for tid in sorted(tier.templates)
+            for lang in langs
+        },
+        "partials": {
+            str(p.name): _sha(p.read_bytes()) for d in lib.dirs for p in sorted(d.rglob("_*.j2"))
+        },
         "world": {"file": _sha(Path(config.world).read_bytes())} if config.world else tier.world,
         "langs": langs,
         "synth": __version__,
@@ -164,7 +183,19 @@ def resolve(config: GenerateConfig) -> Run:
     if config.backend != "template":  # template runs keep the fingerprints they had
         resolved["llm"] = fingerprint_options(llm)
     fp = _sha(json.dumps(resolved, sort_keys=True).encode())
-    return Run(config, tier, lib, budget, shard_tokens, settings, resolved, fp, entities, kinds, graph.stage_introduces)
+    return Run(
+        config,
+        tier,
+        lib,
+        budget,
+        shard_tokens,
+        settings,
+        resolved,
+        fp,
+        entities,
+        kinds,
+        graph.stage_introduces,
+    )
 
 
 def parse_langs(spec: str) -> dict[str, float]:
@@ -196,7 +227,11 @@ def _differences(old: dict, new: dict) -> list[str]:
     for k in keys:
         if old.get(k) != new.get(k):
             if isinstance(old.get(k), dict) and isinstance(new.get(k), dict):
-                sub = [f"{k}.{s}" for s in sorted(set(old[k]) | set(new[k])) if old[k].get(s) != new[k].get(s)]
+                sub = [
+                    f"{k}.{s}"
+                    for s in sorted(set(old[k]) | set(new[k]))
+                    if old[k].get(s) != new[k].get(s)
+                ]
                 out.extend(sub[:5])
             else:
                 out.append(f"{k} ({old.get(k)!r} → {new.get(k)!r})")
@@ -227,14 +262,20 @@ def _prepare_out(run: Run) -> dict | None:
                     p.unlink()
             return None
         if not manifest_path.is_file():
-            raise UserError(f"--out: {out} is not empty and holds no synth corpus; choose another folder or pass --overwrite")
+            raise UserError(
+                f"--out: {out} is not empty and holds no synth corpus; choose another folder or pass --overwrite"
+            )
         try:
             old = json.loads(manifest_path.read_text())
         except (OSError, json.JSONDecodeError) as e:
-            raise UserError(f"--out: {manifest_path} is unreadable ({e}); pass --overwrite to start over") from None
+            raise UserError(
+                f"--out: {manifest_path} is unreadable ({e}); pass --overwrite to start over"
+            ) from None
         if old.get("fingerprint") != run.fingerprint:
             diff = ", ".join(_differences(old.get("resolved", {}), run.resolved)) or "unknown"
-            raise UserError(f"--out: {out} holds a different corpus (differs in: {diff}); pass --overwrite to replace it")
+            raise UserError(
+                f"--out: {out} holds a different corpus (differs in: {diff}); pass --overwrite to replace it"
+            )
         return old
     return None
 
@@ -247,9 +288,20 @@ def generate(config: GenerateConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     if old is None:
         # The folder is ours from the first moment: a run killed this early resumes too.
-        write_json(out / MANIFEST, {"version": MANIFEST_VERSION, "status": "running", "fingerprint": run.fingerprint, "resolved": run.resolved})
+        write_json(
+            out / MANIFEST,
+            {
+                "version": MANIFEST_VERSION,
+                "status": "running",
+                "fingerprint": run.fingerprint,
+                "resolved": run.resolved,
+            },
+        )
     if old is not None and old.get("status") == "complete":
-        print(f"{out}: already complete ({old['totals']['tokens']:,} tokens); nothing to do", file=sys.stderr)
+        print(
+            f"{out}: already complete ({old['totals']['tokens']:,} tokens); nothing to do",
+            file=sys.stderr,
+        )
         return old
     return _Generation(run, out, old).run()
 
@@ -291,7 +343,9 @@ class _Generation:
 
         run, cfg = self.run_, self.cfg
         # An LLM backend batches inside one process (one model in memory): 1 worker by default.
-        workers = run.config.workers or (os.cpu_count() or 1 if run.config.backend == "template" else 1)
+        workers = run.config.workers or (
+            os.cpu_count() or 1 if run.config.backend == "template" else 1
+        )
         plan = make_plan(cfg, run.budget, entities=run.active_entities, kinds=run.kinds)
         producer = Producer.from_settings(run.settings)
         probes = write_probes(producer, self.out / "eval", cfg, run.active_entities)
@@ -309,24 +363,35 @@ class _Generation:
 
             # the LLM part of the progress line, refreshed while a batch generates
             def show(p, st=st, stage_acc=stage_acc):
-                bar.set_postfix_str(f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}, {progress_text(p)}", refresh=True)
+                bar.set_postfix_str(
+                    f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}, {progress_text(p)}",
+                    refresh=True,
+                )
 
             producer.backend.on_progress = show
         try:
             with self._executor(workers, producer) as ex:
                 for res in self._results(ex, plan, st):
                     t0 = time.perf_counter()
-                    table = _first_tokens(self._corpus_filter(res.table, st.corpus), run.budget - st.kept_tokens)
+                    table = _first_tokens(
+                        self._corpus_filter(res.table, st.corpus), run.budget - st.kept_tokens
+                    )
                     t1 = time.perf_counter()
                     st.produced_tokens += res.tokens
-                    tokens = int(pa.compute.sum(table.column("n_tokens")).as_py() or 0) if table.num_rows else 0
+                    tokens = (
+                        int(pa.compute.sum(table.column("n_tokens")).as_py() or 0)
+                        if table.num_rows
+                        else 0
+                    )
                     st.kept_tokens += tokens
                     st.attempts += res.attempts
                     st.rejected += res.rejected + (res.table.num_rows - table.num_rows)
                     st.sample_stats = [merge_sample_stats(st.sample_stats + [res.filter_stats])]
                     stage_acc.add(table)
                     st.next_unit = res.unit + 1
-                    st.llm = add_counters(getattr(st, "llm", {}), res.llm)  # states saved before LLM backends lack it
+                    st.llm = add_counters(
+                        getattr(st, "llm", {}), res.llm
+                    )  # states saved before LLM backends lack it
                     if writer.write_unit(res.unit, table, tokens) is not None:
                         self._checkpoint(plan, st, stage_acc, writer)
                     for k, v in res.seconds.items():
@@ -334,20 +399,29 @@ class _Generation:
                     st.seconds["corpus_filters"] = st.seconds.get("corpus_filters", 0.0) + t1 - t0
                     st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
                     bar.update(tokens)
-                    bar.set_postfix_str(f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}", refresh=False)
+                    bar.set_postfix_str(
+                        f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}",
+                        refresh=False,
+                    )
                     if st.kept_tokens >= run.budget:
                         break
                 if writer.close_shard() is not None:
                     self._checkpoint(plan, st, stage_acc, writer)
         except KeyboardInterrupt:
             bar.close()
-            raise RunStopped("interrupted; complete shards are kept: re-run the same command to resume") from None
+            raise RunStopped(
+                "interrupted; complete shards are kept: re-run the same command to resume"
+            ) from None
         except OSError as e:
             bar.close()
-            raise RunStopped(f"cannot write to {self.out} ({e.strerror or e}); complete shards are kept: free space and re-run the same command to resume") from None
+            raise RunStopped(
+                f"cannot write to {self.out} ({e.strerror or e}); complete shards are kept: free space and re-run the same command to resume"
+            ) from None
         bar.close()
         self.manifest = self._manifest(plan, st, stage_acc, "complete")
-        write_dataset_files(self.out, [s.file for s in writer.shards], SCHEMA, f"synth {cfg.tier} corpus")
+        write_dataset_files(
+            self.out, [s.file for s in writer.shards], SCHEMA, f"synth {cfg.tier} corpus"
+        )
         _write_rejected(self.out, self.manifest["filters"])
         write_json(self.out / MANIFEST, self.manifest)
         (self.out / STATE).unlink(missing_ok=True)
@@ -371,9 +445,14 @@ class _Generation:
         for s in st.shards:
             p = self.out / s.file
             if not p.is_file() or sha256_file(p) != s.sha256:
-                raise UserError(f"--out: {p} is missing or damaged (sha256 differs from the manifest); pass --overwrite to start over")
+                raise UserError(
+                    f"--out: {p} is missing or damaged (sha256 differs from the manifest); pass --overwrite to start over"
+                )
         _discard_partials(self.out, keep=[s.file for s in st.shards])
-        print(f"{self.out}: resuming after {len(st.shards)} complete shard(s), {st.kept_tokens:,} tokens", file=sys.stderr)
+        print(
+            f"{self.out}: resuming after {len(st.shards)} complete shard(s), {st.kept_tokens:,} tokens",
+            file=sys.stderr,
+        )
         return st
 
     def _results(self, ex, plan: Plan, st: _State) -> Iterator[UnitResult]:
@@ -396,7 +475,9 @@ class _Generation:
                 yield u
             # Tails while what the units in flight should add (their tokens at the keep
             # rate so far) leaves the budget short.
-            while budget - st.kept_tokens > sum(ahead) * (st.kept_tokens / max(1, st.produced_tokens) or 1.0):
+            while budget - st.kept_tokens > sum(ahead) * (
+                st.kept_tokens / max(1, st.produced_tokens) or 1.0
+            ):
                 ahead.append(tail.tokens)
                 yield replace(tail, index=next_index)
                 next_index += 1
@@ -435,7 +516,11 @@ class _Generation:
             "status": status,
             "fingerprint": run.fingerprint,
             "command_line": c.command_line,
-            "config": {k: v for k, v in asdict(c).items() if k not in ("progress", "command_line", "ray_address")},
+            "config": {
+                k: v
+                for k, v in asdict(c).items()
+                if k not in ("progress", "command_line", "ray_address")
+            },
             "resolved": run.resolved,
             "tier": cfg.tier,
             "seed": c.seed,
@@ -445,7 +530,9 @@ class _Generation:
             "model": c.model,
             "budget": run.budget,
             "totals": {
-                "tokens": st.kept_tokens if status == "complete" else sum(s.tokens for s in st.shards),
+                "tokens": st.kept_tokens
+                if status == "complete"
+                else sum(s.tokens for s in st.shards),
                 "rows": sum(s.rows for s in st.shards),
                 "shards": len(st.shards),
                 "drawn": st.attempts,
@@ -455,7 +542,11 @@ class _Generation:
             "read_in_order": True,
             "order_note": "Rows are in curriculum order (shard 0 first). Read shards in order without a global shuffle to keep the curriculum.",
             "stages": stage_acc.to_json(),
-            "plan": {"units": len(plan.units), "unit_tokens": plan.unit_tokens, "active_entities": run.active_entities},
+            "plan": {
+                "units": len(plan.units),
+                "unit_tokens": plan.unit_tokens,
+                "active_entities": run.active_entities,
+            },
             "filters": {"sample": merge_sample_stats(st.sample_stats), "corpus": st.corpus.stats()},
             "timing": {
                 "seconds": round(elapsed, 3),
@@ -481,7 +572,9 @@ def _discard_partials(out: Path, keep: list[str]) -> None:
 
 
 class _StageAccumulator:
-    def __init__(self, cfg: TierConfig, concepts: list[list[str]], stages: list | None = None, rows: int = 0):
+    def __init__(
+        self, cfg: TierConfig, concepts: list[list[str]], stages: list | None = None, rows: int = 0
+    ):
         self.cfg = cfg
         self.rows = rows
         self.stages = stages or [
@@ -554,4 +647,7 @@ def _write_rejected(out: Path, stats: dict) -> None:
     ]
     d = out / "rejected"
     d.mkdir(exist_ok=True)
-    write_bytes(d / "rejected.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples).encode())
+    write_bytes(
+        d / "rejected.jsonl",
+        "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples).encode(),
+    )

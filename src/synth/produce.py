@@ -50,12 +50,16 @@ class Settings:
     system_prompt: str | None = None
     backend: str = "template"
     model: str | None = None
-    backend_options: dict[str, Any] = field(default_factory=dict)  # LLM backends: see synth.backends.options
+    backend_options: dict[str, Any] = field(
+        default_factory=dict
+    )  # LLM backends: see synth.backends.options
     template_dirs: list[str] = field(default_factory=list)
     builtin_templates: bool = True
     active_entities: int | None = None
     langs: dict[str, float] = field(default_factory=lambda: {"en": 1.0})
-    world_file: str | None = None  # a user's world (YAML spec or RDF/OWL) instead of a fictional one
+    world_file: str | None = (
+        None  # a user's world (YAML spec or RDF/OWL) instead of a fictional one
+    )
 
 
 class SmoothRoundRobin:
@@ -90,18 +94,31 @@ class UnitResult:
 
 
 class Producer:
-    def __init__(self, settings: Settings, cfg: TierConfig, lib: TemplateLibrary, world: World | None, sample_chain: Callable | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        cfg: TierConfig,
+        lib: TemplateLibrary,
+        world: World | None,
+        sample_chain: Callable | None = None,
+    ):
         self.s = settings
         self.cfg = cfg
         self.lib = lib
         self.world = world
         self.tok = load_tokenizer(settings.tokenizer)
         self.fmt = get_format(settings.chat_format)
-        self.backend = get_backend(settings.backend, model=settings.model, library=lib, **settings.backend_options)
+        self.backend = get_backend(
+            settings.backend, model=settings.model, library=lib, **settings.backend_options
+        )
         self._chain_factory = sample_chain or self._default_chain
         self.chain = self._chain_factory()
         self.seconds: dict[str, float] = defaultdict(float)
-        self.active_entities = settings.active_entities if settings.active_entities is not None else (len(world.entities) if world else 0)
+        self.active_entities = (
+            settings.active_entities
+            if settings.active_entities is not None
+            else (len(world.entities) if world else 0)
+        )
 
     def _default_chain(self):
         from synth.filters import FilterChain, build_sample_chain
@@ -118,7 +135,9 @@ class Producer:
     def from_settings(cls, settings: Settings) -> Producer:
         cfg = load_tier(settings.tier)
         lib = TemplateLibrary(settings.template_dirs, builtin=settings.builtin_templates)
-        world = make_world(settings.seed, cfg, settings.world_file) if needs_world(cfg, lib) else None
+        world = (
+            make_world(settings.seed, cfg, settings.world_file) if needs_world(cfg, lib) else None
+        )
         if world is not None and settings.active_entities is not None:
             world = world.restricted(settings.active_entities)
         if world is not None:
@@ -127,7 +146,16 @@ class Producer:
 
     # -- one item ---------------------------------------------------------------------
 
-    def item(self, tid: str, key: tuple, difficulty: int, scope: Scope, stage: int, split: str = "train", position: int = 0) -> tuple[Row, Any]:
+    def item(
+        self,
+        tid: str,
+        key: tuple,
+        difficulty: int,
+        scope: Scope,
+        stage: int,
+        split: str = "train",
+        position: int = 0,
+    ) -> tuple[Row, Any]:
         """Draw and render one item. `key` names it uniquely within the run. The item's
         language is drawn apart from its content, so the same key gives the same facts
         and answer in every language (parallel corpora)."""
@@ -136,11 +164,25 @@ class Producer:
         rng = rng_for(seed)
         lo, hi = spec.difficulty
         d = min(max(difficulty, lo), hi)
-        ctx = ItemContext(rng=rng, world=self.world, difficulty=d, params=spec.params, lang=spec.lang, split=split, scope=scope, position=position)
+        ctx = ItemContext(
+            rng=rng,
+            world=self.world,
+            difficulty=d,
+            params=spec.params,
+            lang=spec.lang,
+            split=split,
+            scope=scope,
+            position=position,
+        )
         t0 = perf_counter()
         draw = get_family(spec.family, str(spec.path)).fn(ctx)
         t1 = perf_counter()
-        variables = {**draw.vars, **item_globals(rng), "difficulty": draw.difficulty, "lang": spec.lang}
+        variables = {
+            **draw.vars,
+            **item_globals(rng),
+            "difficulty": draw.difficulty,
+            "lang": spec.lang,
+        }
         variables["names"] = self.world.names.get(spec.lang, {}) if self.world is not None else {}
         variables["relations"] = self.world.relations if self.world is not None else {}
         text, messages = self.lib.render(tid, variables, spec.lang)
@@ -163,13 +205,17 @@ class Producer:
             concepts=spec.all_concepts,
             difficulty=int(draw.difficulty),
             answer=draw.answer,
-            formal=json.dumps(draw.formal, ensure_ascii=False, separators=(",", ":")) if draw.formal is not None else None,
+            formal=json.dumps(draw.formal, ensure_ascii=False, separators=(",", ":"))
+            if draw.formal is not None
+            else None,
             seed=seed,
         )
         if draw.answer is not None and self.world is not None:
             # What the text states as the answer, in the row's language (the column keeps
             # the language-neutral symbol, the same in every language).
-            row.meta["answer_text"] = self.world.names.get(spec.lang, {}).get(draw.answer, draw.answer)
+            row.meta["answer_text"] = self.world.names.get(spec.lang, {}).get(
+                draw.answer, draw.answer
+            )
         return row, draw
 
     def _lang(self, seed: int) -> str:
@@ -213,7 +259,10 @@ class Producer:
         scope = Scope(
             known_entities=min(unit.known_entities, self.active_entities),
             known_kinds=unit.known_kinds,
-            introduce_entities=(min(unit.introduce_entities[0], self.active_entities), min(unit.introduce_entities[1], self.active_entities)),
+            introduce_entities=(
+                min(unit.introduce_entities[0], self.active_entities),
+                min(unit.introduce_entities[1], self.active_entities),
+            ),
             introduce_kinds=unit.introduce_kinds,
         )
         kept: list[Row] = []
@@ -228,7 +277,9 @@ class Producer:
             d0, d1 = unit.difficulty
             want = []
             for p in range(pos, pos + _batch_size(total, len(kept), target)):
-                is_replay = replay is not None and math.floor((p + 1) * unit.replay) > math.floor(p * unit.replay)
+                is_replay = replay is not None and math.floor((p + 1) * unit.replay) > math.floor(
+                    p * unit.replay
+                )
                 tid = replay.next() if is_replay else main.next()
                 if is_replay:
                     lo, hi = unit.replay_difficulty
@@ -236,7 +287,9 @@ class Producer:
                 else:
                     ramp = d0 + (d1 - d0) * progress
                 # Randomised rounding keeps integer difficulties whose mean follows the ramp.
-                diff = int(ramp) + (1 if _frac(derive_seed("d", unit.index, p)) < ramp - int(ramp) else 0)
+                diff = int(ramp) + (
+                    1 if _frac(derive_seed("d", unit.index, p)) < ramp - int(ramp) else 0
+                )
                 want.append((p, tid, max(1, diff), is_replay))
             pos += len(want)
             slots = self._fill(unit, want, counters, scope)
@@ -255,9 +308,24 @@ class Producer:
                     kept.append(row)
                     total += n
         llm = diff_counters(counters_of(self.backend), llm_before)
-        return UnitResult(unit.index, rows_to_table(kept), total, self.chain.stats(), self.attempts, self.rejected, dict(self.seconds), llm)
+        return UnitResult(
+            unit.index,
+            rows_to_table(kept),
+            total,
+            self.chain.stats(),
+            self.attempts,
+            self.rejected,
+            dict(self.seconds),
+            llm,
+        )
 
-    def _fill(self, unit: Unit, want: list[tuple[int, str, int, bool]], counters: dict[str, int], scope: Scope) -> list[Row]:
+    def _fill(
+        self,
+        unit: Unit,
+        want: list[tuple[int, str, int, bool]],
+        counters: dict[str, int],
+        scope: Scope,
+    ) -> list[Row]:
         """Rows for the wanted positions, in order; a rejected sample is replaced by the
         next item of the same template."""
         out: list[Row | None] = [None] * len(want)
@@ -316,7 +384,9 @@ def make_world(seed: int, cfg: TierConfig, world_file: str | None) -> World:
     return build_world(seed, cfg.world)
 
 
-def fit_to_world(cfg: TierConfig, lib: TemplateLibrary, world: World) -> tuple[TierConfig, list[str]]:
+def fit_to_world(
+    cfg: TierConfig, lib: TemplateLibrary, world: World
+) -> tuple[TierConfig, list[str]]:
     """Leave out the templates whose family has nothing to say about this world (a
     user's ontology may have no relation chains), then those whose required concepts
     no remaining template introduces. Returns the fitted tier and what was left out."""
@@ -338,8 +408,13 @@ def fit_to_world(cfg: TierConfig, lib: TemplateLibrary, world: World) -> tuple[T
     if not dropped:
         return cfg, []
     if not keep:
-        raise UserError(f"{cfg.source}: no template of this tier applies to the world (left out: {', '.join(dropped)})")
-    stages = [replace(s, templates={t: w for t, w in s.templates.items() if t in keep}) for s in cfg.stages]
+        raise UserError(
+            f"{cfg.source}: no template of this tier applies to the world (left out: {', '.join(dropped)})"
+        )
+    stages = [
+        replace(s, templates={t: w for t, w in s.templates.items() if t in keep})
+        for s in cfg.stages
+    ]
     stages = [s for s in stages if s.templates]
     total = sum(s.share for s in stages)
     stages = [replace(s, share=s.share / total) for s in stages]
@@ -358,7 +433,9 @@ def check_templates(cfg: TierConfig, lib: TemplateLibrary, langs: Iterable[str] 
             raise UserError(f"{cfg.source}: template {tid!r} not found in the template packs")
         for lang in langs:
             if lang not in lib.langs(tid):
-                raise UserError(f"--lang {lang}: template {tid} has no {lang!r} version (it has: {', '.join(lib.langs(tid))})")
+                raise UserError(
+                    f"--lang {lang}: template {tid} has no {lang!r} version (it has: {', '.join(lib.langs(tid))})"
+                )
             spec = lib.spec(tid, lang)
             get_family(spec.family, str(spec.path))
             lib.compiled(tid, lang)

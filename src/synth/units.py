@@ -16,7 +16,9 @@ def parse_count(value: str | int, option: str = "--tokens") -> int:
     else:
         m = re.fullmatch(r"\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*([kKmMbBgGtT]?)\s*", str(value))
         if not m:
-            raise UserError(f"{option}: cannot parse {value!r}; use a number like 20000, 5M or 1.5B")
+            raise UserError(
+                f"{option}: cannot parse {value!r}; use a number like 20000, 5M or 1.5B"
+            )
         n = int(float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2).upper()])
     if n <= 0:
         raise UserError(f"{option}: must be positive, got {value!r}")

@@ -38,11 +38,17 @@ def build_graph(cfg: TierConfig, lib: TemplateLibrary) -> ConceptGraph:
                 edges.add((r, c))
     for c, users in sorted(required_by.items()):
         if c not in introduced_by:
-            raise UserError(f"{cfg.source}: concept {c!r} is required by {', '.join(sorted(users))} but no template introduces it")
+            raise UserError(
+                f"{cfg.source}: concept {c!r} is required by {', '.join(sorted(users))} but no template introduces it"
+            )
     cycle = _find_cycle(edges)
     if cycle:
-        involved = sorted({t for c in cycle for t in introduced_by.get(c, []) + required_by.get(c, [])})
-        raise UserError(f"{cfg.source}: concept cycle {' -> '.join(cycle)} (templates: {', '.join(involved)})")
+        involved = sorted(
+            {t for c in cycle for t in introduced_by.get(c, []) + required_by.get(c, [])}
+        )
+        raise UserError(
+            f"{cfg.source}: concept cycle {' -> '.join(cycle)} (templates: {', '.join(involved)})"
+        )
     stage_intro: list[list[str]] = []
     seen: set[str] = set()
     for stage in cfg.stages:
@@ -60,7 +66,9 @@ def build_graph(cfg: TierConfig, lib: TemplateLibrary) -> ConceptGraph:
         for tid in stage.templates:
             missing = [r for r in lib.spec(tid).requires if r not in seen]
             if missing:
-                later = [s.name for s in cfg.stages if any(c in _stage_concepts(s, lib) for c in missing)]
+                later = [
+                    s.name for s in cfg.stages if any(c in _stage_concepts(s, lib) for c in missing)
+                ]
                 where = f" (first introduced in stage {later[0]!r})" if later else ""
                 raise UserError(
                     f"{cfg.source}: stage {stage.name!r}: template {tid} requires {', '.join(missing)} "
@@ -110,7 +118,9 @@ def _find_cycle(edges: set[tuple[str, str]]) -> list[str] | None:
 def to_dot(cfg: TierConfig, graph: ConceptGraph) -> str:
     lines = [f'digraph "{cfg.tier}" {{', "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
     for i, (stage, concepts) in enumerate(zip(cfg.stages, graph.stage_introduces)):
-        lines.append(f'  subgraph cluster_{i} {{ label="stage {i}: {stage.name} ({stage.share:.0%})";')
+        lines.append(
+            f'  subgraph cluster_{i} {{ label="stage {i}: {stage.name} ({stage.share:.0%})";'
+        )
         lines.extend(f'    "{c}";' for c in concepts)
         lines.append("  }")
     lines.extend(f'  "{a}" -> "{b}";' for a, b in sorted(graph.edges))

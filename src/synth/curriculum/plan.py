@@ -64,7 +64,14 @@ def _split_range(n: int, parts: int, i: int) -> tuple[int, int]:
     return (n * i // parts, n * (i + 1) // parts)
 
 
-def make_plan(cfg: TierConfig, budget: int, *, entities: int = 0, kinds: int = 0, unit_tokens: int | None = None) -> Plan:
+def make_plan(
+    cfg: TierConfig,
+    budget: int,
+    *,
+    entities: int = 0,
+    kinds: int = 0,
+    unit_tokens: int | None = None,
+) -> Plan:
     """Lay out units stage by stage. `entities`/`kinds`: world sizes that stages with
     `covers:` must state, sliced across their units in order."""
     ut = unit_tokens or unit_tokens_for(budget)
@@ -80,7 +87,10 @@ def make_plan(cfg: TierConfig, budget: int, *, entities: int = 0, kinds: int = 0
         earlier = [t for s in cfg.stages[:si] for t in s.templates]
         replay_mix = {t: cfg.templates[t] for t in dict.fromkeys(earlier)}
         replay_diff = (
-            (min(s.difficulty[0] for s in cfg.stages[:si]), max(s.difficulty[1] for s in cfg.stages[:si]))
+            (
+                min(s.difficulty[0] for s in cfg.stages[:si]),
+                max(s.difficulty[1] for s in cfg.stages[:si]),
+            )
             if si
             else (1, 1)
         )

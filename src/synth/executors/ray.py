@@ -63,7 +63,9 @@ class RayExecutor:
                 else:
                     ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
             except ConnectionError as e:
-                raise UserError(f"--ray-address: cannot connect to a Ray cluster at {self.address}: {e}") from None
+                raise UserError(
+                    f"--ray-address: cannot connect to a Ray cluster at {self.address}: {e}"
+                ) from None
             self._started = True
         self._task = ray.remote(_produce)
         self._actors = []

@@ -345,7 +345,11 @@ class BoundedKeySet:
         """Whether any of these keys (as `_as_stored` gives them) is in the set."""
         buf, shift, ways = self._buf, 64 - self._bits, self.WAYS
         for k in keys:
-            start = (((k * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> shift) * ways if shift < 64 else 0
+            start = (
+                (((k * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> shift) * ways
+                if shift < 64
+                else 0
+            )
             if k in buf[start : start + ways]:
                 return True
         return False

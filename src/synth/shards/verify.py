@@ -52,5 +52,7 @@ def verify_corpus(out: Path) -> list[str]:
         if tokens != m["totals"]["tokens"]:
             problems.append(f"totals: {tokens} tokens, manifest says {m['totals']['tokens']}")
     if m.get("status") != "complete":
-        problems.append(f"status is {m.get('status')!r}: the run did not finish (re-run the same command to resume)")
+        problems.append(
+            f"status is {m.get('status')!r}: the run did not finish (re-run the same command to resume)"
+        )
     return problems

@@ -61,7 +61,9 @@ class ShardWriter:
         if self._writer is None:
             self._open()
         if table.num_rows:
-            self._writer.write_table(table.cast(self.schema) if table.schema != self.schema else table)
+            self._writer.write_table(
+                table.cast(self.schema) if table.schema != self.schema else table
+            )
             if "stage" in table.column_names:  # rows synth did not make (`synth filter`) have none
                 self._stages.update(int(s) for s in set(table.column("stage").to_pylist()))
         self._rows += table.num_rows
@@ -98,7 +100,11 @@ class ShardWriter:
 
 
 def write_dataset_files(
-    out: Path, files: list[str], schema: pa.Schema, description: str = "", features: dict | None = None
+    out: Path,
+    files: list[str],
+    schema: pa.Schema,
+    description: str = "",
+    features: dict | None = None,
 ) -> None:
     """`state.json` and `dataset_info.json`: what `datasets.load_from_disk` reads.
 

@@ -22,8 +22,34 @@ PROPERTIES = [
     "slow", "swift", "heavy", "fierce", "shy", "loud", "spotted", "wooden", "sticky", "cold",
     "warm", "bright", "dull", "spiny", "smooth", "hairy", "tiny", "huge", "gentle", "rare",
 ]  # fmt: skip
-COLOURS = ["amber", "teal", "crimson", "ochre", "violet", "silver", "indigo", "olive", "scarlet", "ivory", "cobalt", "saffron"]
-JOBS = ["weaver", "miller", "potter", "scribe", "herbalist", "smith", "baker", "cartographer", "glassblower", "beekeeper", "tanner", "astronomer"]
+COLOURS = [
+    "amber",
+    "teal",
+    "crimson",
+    "ochre",
+    "violet",
+    "silver",
+    "indigo",
+    "olive",
+    "scarlet",
+    "ivory",
+    "cobalt",
+    "saffron",
+]
+JOBS = [
+    "weaver",
+    "miller",
+    "potter",
+    "scribe",
+    "herbalist",
+    "smith",
+    "baker",
+    "cartographer",
+    "glassblower",
+    "beekeeper",
+    "tanner",
+    "astronomer",
+]
 
 # Relations between entities and their algebra. Chains make the transitive ones deep.
 RELATIONS = [
@@ -72,7 +98,13 @@ def relation_rules(relations: list[Relation]) -> list[Rule]:
     rules = []
     for r in relations:
         if r.transitive:
-            rules.append(Rule(f"{r.id}:transitive", (("?x", r.id, "?y"), ("?y", r.id, "?z")), ("?x", r.id, "?z")))
+            rules.append(
+                Rule(
+                    f"{r.id}:transitive",
+                    (("?x", r.id, "?y"), ("?y", r.id, "?z")),
+                    ("?x", r.id, "?z"),
+                )
+            )
         if r.symmetric:
             rules.append(Rule(f"{r.id}:symmetric", (("?x", r.id, "?y"),), ("?y", r.id, "?x")))
         if r.inverse:
@@ -80,7 +112,9 @@ def relation_rules(relations: list[Relation]) -> list[Rule]:
     return rules
 
 
-def taxonomy_rules(kinds: dict[str, str | None], kind_props: dict[str, list[tuple[str, bool]]]) -> list[Rule]:
+def taxonomy_rules(
+    kinds: dict[str, str | None], kind_props: dict[str, list[tuple[str, bool]]]
+) -> list[Rule]:
     rules = []
     for k, parent in kinds.items():
         if parent is not None:
@@ -134,7 +168,11 @@ def build_world(seed: int, cfg: dict[str, Any] | None = None) -> World:
     for _ in range(k["entities"]):
         eid = f"{names.first()} {names.last()}" if k["surnames"] else names.first()
         kind = rng.choices(kind_list, weights)[0]
-        attrs = {"colour": rng.choice(COLOURS), "lives_in": rng.choice(places), "works_as": rng.choice(JOBS)}
+        attrs = {
+            "colour": rng.choice(COLOURS),
+            "lives_in": rng.choice(places),
+            "works_as": rng.choice(JOBS),
+        }
         assert tuple(attrs) == ATTRIBUTES
         entities.append(Entity(eid, kind, attrs))
 
@@ -170,20 +208,40 @@ def build_world(seed: int, cfg: dict[str, Any] | None = None) -> World:
     while len(world_rules) < k["rules"] and attempts < 20 * (k["rules"] + 1):
         attempts += 1
         kind = rng.choice(kind_list)
-        inherited = [(p, h) for x in [kind, *_ancestors(kinds, kind)] for p, h in kind_props[x] if h]
+        inherited = [
+            (p, h) for x in [kind, *_ancestors(kinds, kind)] for p, h in kind_props[x] if h
+        ]
         if len(inherited) < 2:
             continue
         (p1, _), (p2, _) = rng.sample(inherited, 2)
         concl = rng.choice([x for x in PROPERTIES if x not in (p1, p2)])
-        rule = Rule(f"rule{len(world_rules) + 1}", (("?x", HAS, p1), ("?x", HAS, p2)), ("?x", HAS, concl))
-        trial = World(seed, kinds, kind_props, entities, {r.id: r for r in RELATIONS}, links, base_rules + world_rules + [rule])
+        rule = Rule(
+            f"rule{len(world_rules) + 1}", (("?x", HAS, p1), ("?x", HAS, p2)), ("?x", HAS, concl)
+        )
+        trial = World(
+            seed,
+            kinds,
+            kind_props,
+            entities,
+            {r.id: r for r in RELATIONS},
+            links,
+            base_rules + world_rules + [rule],
+        )
         try:
             trial.closure  # noqa: B018 - a rule that makes the world contradict itself is dropped
         except Contradiction:
             continue
         world_rules.append(rule)
 
-    world = World(seed, kinds, kind_props, entities, {r.id: r for r in RELATIONS}, links, base_rules + world_rules)
+    world = World(
+        seed,
+        kinds,
+        kind_props,
+        entities,
+        {r.id: r for r in RELATIONS},
+        links,
+        base_rules + world_rules,
+    )
     world.closure  # noqa: B018 - fail here, not in a worker, if something is off
     world.names["ru"] = russian_names(world)
     return world

@@ -8,7 +8,32 @@ from __future__ import annotations
 
 import random
 
-ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "gl", "gr", "kr", "pl", "sk", "st", "tr", "sh"]
+ONSETS = [
+    "b",
+    "d",
+    "f",
+    "g",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "z",
+    "br",
+    "dr",
+    "gl",
+    "gr",
+    "kr",
+    "pl",
+    "sk",
+    "st",
+    "tr",
+    "sh",
+]
 VOWELS = ["a", "e", "i", "o", "u", "a", "o", "e"]
 CODAS = ["", "", "", "n", "r", "l", "m", "s"]
 KIND_ENDINGS = ["pus", "mus", "rax", "nix", "dor", "bel", "tum", "vex", "lop", "zor"]
@@ -46,7 +71,9 @@ class NameMaker:
     def last(self) -> str:
         r = self.rng
         return self._unique(
-            lambda: (_syllable(r) + (_syllable(r) if r.random() < 0.4 else "") + r.choice(LAST_ENDINGS)).capitalize()
+            lambda: (
+                _syllable(r) + (_syllable(r) if r.random() < 0.4 else "") + r.choice(LAST_ENDINGS)
+            ).capitalize()
         )
 
     def place(self) -> str:

@@ -23,7 +23,11 @@ class Rule:
     conclusion: Triple
 
     def to_json(self) -> dict:
-        return {"id": self.id, "if": [list(p) for p in self.premises], "then": list(self.conclusion)}
+        return {
+            "id": self.id,
+            "if": [list(p) for p in self.premises],
+            "then": list(self.conclusion),
+        }
 
 
 def is_var(term: str) -> bool:

@@ -75,14 +75,21 @@ def entity_view(w: World, eid: str) -> dict[str, Any]:
     }
 
 
-def derived_about(w: World, eid: str, relations: tuple[str, ...] = (ISA, HAS, "not:" + HAS)) -> list[Triple]:
+def derived_about(
+    w: World, eid: str, relations: tuple[str, ...] = (ISA, HAS, "not:" + HAS)
+) -> list[Triple]:
     c = w.closure
     return [f for f in w.facts_about.get(eid, []) if f[1] in relations and c.why[f] is not None]
 
 
 def step_view(step: dict) -> dict[str, Any]:
     """A proof step for templates: rule id, what it used and what it derived."""
-    return {"rule": step["rule"], "uses": step["uses"], "derives": step["derives"], "kind": rule_kind(step["rule"])}
+    return {
+        "rule": step["rule"],
+        "uses": step["uses"],
+        "derives": step["derives"],
+        "kind": rule_kind(step["rule"]),
+    }
 
 
 def rule_kind(rule_id: str) -> str:
@@ -100,7 +107,12 @@ def rule_kind(rule_id: str) -> str:
 
 def rule_view(w: World, rule_id: str) -> dict[str, Any]:
     r = w.rule_by_id[rule_id]
-    return {"id": r.id, "if": [list(p) for p in r.premises], "then": list(r.conclusion), "kind": rule_kind(r.id)}
+    return {
+        "id": r.id,
+        "if": [list(p) for p in r.premises],
+        "then": list(r.conclusion),
+        "kind": rule_kind(r.id),
+    }
 
 
 def document_formal(w: World, states: list[Triple], extra_rules: list[str] = ()) -> dict:

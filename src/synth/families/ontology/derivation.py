@@ -14,7 +14,14 @@ def derivation(ctx: ItemContext) -> Draw:
     eid = w.entities[ctx.rng.randrange(known)].id
     facts = derived_about(w, eid)
     facts = sorted(facts, key=lambda f: (w.closure.depth(f), f))[: 6 + ctx.difficulty]
-    items = [{"fact": list(f), "steps": [step_view(s) for s in w.closure.proof(f)], "depth": w.closure.depth(f)} for f in facts]
+    items = [
+        {
+            "fact": list(f),
+            "steps": [step_view(s) for s in w.closure.proof(f)],
+            "depth": w.closure.depth(f),
+        }
+        for f in facts
+    ]
     return Draw(
         vars={"entity": eid, "kind": w.entity_by_id[eid].kind, "items": items},
         formal=document_formal(w, facts),

@@ -14,7 +14,9 @@ def entity_profile(ctx: ItemContext) -> Draw:
     n = len(w.entities)
     i = introduced_or_known(ctx, n, ctx.scope.introduce_entities, ctx.scope.known_entities)
     e = entity_view(w, w.entities[i].id)
-    states = [(e["name"], "is_a", e["kind"])] + [(e["name"], a["name"], a["value"]) for a in e["attrs"]]
+    states = [(e["name"], "is_a", e["kind"])] + [
+        (e["name"], a["name"], a["value"]) for a in e["attrs"]
+    ]
     states += [tuple(link["fact"]) for link in e["links"]]
     # Both directions of every relation: the inverse (or symmetric) reading is stated too.
     for link in e["links"]:
@@ -33,12 +35,24 @@ def entity_profile(ctx: ItemContext) -> Draw:
             # another entity's facts is left to the documents that state those.
             if f[1] in (HAS, "not:" + HAS) and all(x[0] == e["name"] for x in c.support(f)[0]):
                 steps = c.proof(f)
-                props.append({"name": f[2], "holds": f[1] == HAS, "via": _via(w, f), "depth": c.depth(f), "steps": len(steps)})
+                props.append(
+                    {
+                        "name": f[2],
+                        "holds": f[1] == HAS,
+                        "via": _via(w, f),
+                        "depth": c.depth(f),
+                        "steps": len(steps),
+                    }
+                )
                 states.append(f)
     e["props"] = props
     formal = document_formal(w, states)
     # `params.shuffle: false` keeps sentence order fixed (an efficacy ablation).
-    return Draw(vars={"e": e, "shuffled": bool(ctx.params.get("shuffle", True))}, formal=formal, difficulty=1)
+    return Draw(
+        vars={"e": e, "shuffled": bool(ctx.params.get("shuffle", True))},
+        formal=formal,
+        difficulty=1,
+    )
 
 
 def _via(w, fact) -> str:
@@ -48,6 +62,3 @@ def _via(w, fact) -> str:
         return ""
     rid = why[0]
     return rid.split(":", 1)[0] if ":" in rid else "rule"
-
-
-

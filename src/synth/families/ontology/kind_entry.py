@@ -10,7 +10,11 @@ from synth.families.ontology.common import document_formal, introduced_or_known,
 def kind_entry(ctx: ItemContext) -> Draw:
     w = ctx.world
     kinds = list(w.kinds)
-    kind = kinds[introduced_or_known(ctx, len(kinds), ctx.scope.introduce_kinds, ctx.scope.known_kinds or len(kinds))]
+    kind = kinds[
+        introduced_or_known(
+            ctx, len(kinds), ctx.scope.introduce_kinds, ctx.scope.known_kinds or len(kinds)
+        )
+    ]
     view = kind_view(w, kind)
     rules = [r.id for r in w.rules if r.premises[0] == ("?x", "is_a", kind)]
     # Members named here are only entities already stated, so no fact comes early.

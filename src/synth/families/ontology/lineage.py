@@ -25,7 +25,15 @@ def lineage(ctx: ItemContext) -> Draw:
             break
     starts = sorted(s for s in nxt if s not in set(nxt.values())) or sorted(nxt)
     if not starts:
-        return Draw(vars={"rel": rel, "chain": [], "inverse": w.relations[rel].inverse if rel else None, "implied": []}, formal=document_formal(w, []))
+        return Draw(
+            vars={
+                "rel": rel,
+                "chain": [],
+                "inverse": w.relations[rel].inverse if rel else None,
+                "implied": [],
+            },
+            formal=document_formal(w, []),
+        )
     chain = [ctx.rng.choice(starts)]
     while chain[-1] in nxt and nxt[chain[-1]] not in chain and len(chain) < 7:
         chain.append(nxt[chain[-1]])

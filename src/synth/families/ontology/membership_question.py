@@ -20,9 +20,17 @@ def membership_question(ctx: ItemContext) -> Draw:
     formal = w.support_formal(query, context=[(e["name"], "is_a", e["kind"])])
     answer = formal["answer"]
     depth = len(formal["proof"])
-    kind_label = "negative" if answer == "false" else ("stated" if depth == 0 else f"derived-depth-{depth}")
+    kind_label = (
+        "negative" if answer == "false" else ("stated" if depth == 0 else f"derived-depth-{depth}")
+    )
     return Draw(
-        vars={"e": e, "target": kind, "chain": chain, "answer": answer, "steps": [step_view(s) for s in formal["proof"]]},
+        vars={
+            "e": e,
+            "target": kind,
+            "chain": chain,
+            "answer": answer,
+            "steps": [step_view(s) for s in formal["proof"]],
+        },
         answer=answer,
         formal=formal,
         difficulty=max(1, depth),

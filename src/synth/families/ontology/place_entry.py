@@ -20,5 +20,11 @@ def place_entry(ctx: ItemContext) -> Draw:
     residents = [e for e in known if e.attrs.get(by) == place]
     residents = ctx.rng.sample(residents, min(len(residents), 8))
     rows = [{"name": e.id, "job": e.attrs.get(also, ""), "kind": e.kind} for e in residents]
-    states = [(e.id, by, place) for e in residents] + [(e.id, also, e.attrs[also]) for e in residents if also in e.attrs]
-    return Draw(vars={"place": place, "by": by, "also": also, "residents": rows}, formal=document_formal(w, states), difficulty=1)
+    states = [(e.id, by, place) for e in residents] + [
+        (e.id, also, e.attrs[also]) for e in residents if also in e.attrs
+    ]
+    return Draw(
+        vars={"place": place, "by": by, "also": also, "residents": rows},
+        formal=document_formal(w, states),
+        difficulty=1,
+    )

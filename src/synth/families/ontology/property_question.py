@@ -31,7 +31,12 @@ def property_question(ctx: ItemContext) -> Draw:
     depth = max(1, len(formal["proof"]))
     kind = "unknown" if answer == "unknown" else f"derived-depth-{depth}"
     return Draw(
-        vars={"e": e, "prop": query[2], "answer": answer, "steps": [step_view(s) for s in formal["proof"]]},
+        vars={
+            "e": e,
+            "prop": query[2],
+            "answer": answer,
+            "steps": [step_view(s) for s in formal["proof"]],
+        },
         answer=answer,
         formal=formal,
         difficulty=depth,

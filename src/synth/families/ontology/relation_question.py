@@ -15,7 +15,9 @@ def relation_question(ctx: ItemContext) -> Draw:
     # A template names the relations it phrases well; a user world may have others.
     rels = [r for r in ctx.params.get("relations", []) if r in w.relations] or sorted(w.relations)
     if not rels:
-        raise UserError("this world declares no relations; drop ontology.qa_relation and ontology.qa_compare from the tier")
+        raise UserError(
+            "this world declares no relations; drop ontology.qa_relation and ontology.qa_compare from the tier"
+        )
     known = max(2, ctx.scope.known_entities)
     ids = [e.id for e in w.entities[:known]]
     held = {e.id for i, e in enumerate(w.entities[:known]) if ctx.scope.held_out(i)}
@@ -32,8 +34,14 @@ def relation_question(ctx: ItemContext) -> Draw:
     if pool and mode != "negative":
         by_mode = {
             "stated": [f for f in pool if c.why[f] is None],
-            "reversed": [f for f in pool if c.why[f] is not None and c.why[f][0].endswith((":inverse", ":symmetric"))],
-            "chain": [f for f in pool if c.why[f] is not None and c.why[f][0].endswith(":transitive")],
+            "reversed": [
+                f
+                for f in pool
+                if c.why[f] is not None and c.why[f][0].endswith((":inverse", ":symmetric"))
+            ],
+            "chain": [
+                f for f in pool if c.why[f] is not None and c.why[f][0].endswith(":transitive")
+            ],
         }
         if not by_mode[mode] and by_mode["stated"]:
             mode = "stated"  # e.g. a world without chains: ask a stated fact, labelled as one
@@ -51,11 +59,26 @@ def relation_question(ctx: ItemContext) -> Draw:
     formal = w.support_formal(query)
     answer = formal["answer"]
     depth = c.depth(query) if answer == "true" else 0
-    kind = {"stated": "stated", "reversed": "reversed", "chain": f"derived-depth-{depth}", "negative": "negative"}[mode]
-    if mode == "chain" and answer == "true" and c.why[query] is not None and c.why[query][0].endswith(":inverse"):
+    kind = {
+        "stated": "stated",
+        "reversed": "reversed",
+        "chain": f"derived-depth-{depth}",
+        "negative": "negative",
+    }[mode]
+    if (
+        mode == "chain"
+        and answer == "true"
+        and c.why[query] is not None
+        and c.why[query][0].endswith(":inverse")
+    ):
         kind = "reversed"
     return Draw(
-        vars={"query": list(query), "answer": answer, "steps": [step_view(s) for s in formal["proof"]], "mode": mode},
+        vars={
+            "query": list(query),
+            "answer": answer,
+            "steps": [step_view(s) for s in formal["proof"]],
+            "mode": mode,
+        },
         answer=answer,
         formal=formal,
         difficulty=max(1, depth),

@@ -6,12 +6,27 @@ from synth.families.base import Draw, ItemContext, family
 from synth.families.ontology.common import rule_view
 
 
-@family("rule_entry", kind="ontology", applies=lambda w: any(r.id.startswith("rule") or r.id.endswith((":transitive", ":symmetric", ":inverse")) for r in w.rules))
+@family(
+    "rule_entry",
+    kind="ontology",
+    applies=lambda w: any(
+        r.id.startswith("rule") or r.id.endswith((":transitive", ":symmetric", ":inverse"))
+        for r in w.rules
+    ),
+)
 def rule_entry(ctx: ItemContext) -> Draw:
     w = ctx.world
     world_rules = [rule_view(w, r.id) for r in w.rules if r.id.startswith("rule")]
-    algebra = [rule_view(w, r.id) for r in w.rules if r.id.endswith((":transitive", ":symmetric", ":inverse"))]
-    chosen = ctx.rng.sample(world_rules, min(len(world_rules), ctx.rng.randint(2, 5))) if world_rules else []
+    algebra = [
+        rule_view(w, r.id)
+        for r in w.rules
+        if r.id.endswith((":transitive", ":symmetric", ":inverse"))
+    ]
+    chosen = (
+        ctx.rng.sample(world_rules, min(len(world_rules), ctx.rng.randint(2, 5)))
+        if world_rules
+        else []
+    )
     algebra = ctx.rng.sample(algebra, min(len(algebra), ctx.rng.randint(2, 4)))
     ids = [r["id"] for r in chosen + algebra]
     formal = {
