@@ -52,23 +52,29 @@ def _pack(tmp_path: Path, body: str, front_extra: str = "") -> Path:
     return pack
 
 
-def test_broken_template_names_file_and_line(tmp_path):
-    pack = _pack(
-        tmp_path,
-        "{% block user %}\nhello\n{% if %}\n{% endblock %}\n{% block assistant %}x{% endblock %}\n",
-    )
-    p = run(
+def generate_with(pack: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`synth generate` of a small ontology corpus with an extra template pack."""
+    out = str(tmp_path / "o")
+    return run(
         "generate",
         "--tier",
         "ontology",
         "--out",
-        str(tmp_path / "o"),
+        out,
         "--tokens",
         "50k",
         "--templates",
         str(pack),
         "-q",
     )
+
+
+def test_broken_template_names_file_and_line(tmp_path):
+    pack = _pack(
+        tmp_path,
+        "{% block user %}\nhello\n{% if %}\n{% endblock %}\n{% block assistant %}x{% endblock %}\n",
+    )
+    p = generate_with(pack, tmp_path)
     one_line_error(p, "t.j2:10")
 
 
@@ -77,18 +83,7 @@ def test_undefined_variable_names_file_and_line(tmp_path):
         tmp_path,
         "{% block user %}\n{{ no_such_thing.name }}\n{% endblock %}\n{% block assistant %}x{% endblock %}\n",
     )
-    p = run(
-        "generate",
-        "--tier",
-        "ontology",
-        "--out",
-        str(tmp_path / "o"),
-        "--tokens",
-        "50k",
-        "--templates",
-        str(pack),
-        "-q",
-    )
+    p = generate_with(pack, tmp_path)
     one_line_error(p, "t.j2:9", "no_such_thing")
 
 
@@ -96,18 +91,7 @@ def test_unreadable_front_matter(tmp_path):
     pack = tmp_path / "pack"
     pack.mkdir()
     (pack / "bad.j2").write_text("---\nid: [unclosed\n---\nbody\n")
-    p = run(
-        "generate",
-        "--tier",
-        "ontology",
-        "--out",
-        str(tmp_path / "o"),
-        "--tokens",
-        "50k",
-        "--templates",
-        str(pack),
-        "-q",
-    )
+    p = generate_with(pack, tmp_path)
     one_line_error(p, "bad.j2")
 
 

@@ -166,23 +166,28 @@ def _sampling(opts: dict[str, Any]) -> Sampling:
     return Sampling.from_options({**base, **given}, "--llm-option")
 
 
+def score_one(p: Probe, reply: str) -> tuple[tuple[Probe, bool, bool], dict[str, Any]]:
+    """A probe scored against a reply: the item `group_report` counts (probe, correct,
+    missing) and the probe's result row."""
+    stated, ok = score(p, reply)
+    row = {
+        "id": p.id,
+        "probe_kind": p.probe_kind,
+        "difficulty": p.difficulty,
+        "gold": p.gold,
+        "stated": stated,
+        "correct": ok,
+    }
+    return (p, ok, stated is None), row
+
+
 def _report(rows: list[Probe], replies: list) -> dict[str, Any]:
     items = []
     results = []
     for p, c in zip(rows, replies):
-        stated, ok = score(p, c.text if c.error is None else "")
-        items.append((p, ok, stated is None))
-        results.append(
-            {
-                "id": p.id,
-                "probe_kind": p.probe_kind,
-                "difficulty": p.difficulty,
-                "gold": p.gold,
-                "stated": stated,
-                "correct": ok,
-                **({"error": c.error} if c.error else {}),
-            }
-        )
+        item, row = score_one(p, c.text if c.error is None else "")
+        items.append(item)
+        results.append({**row, **({"error": c.error} if c.error else {})})
     by_kind: dict[str, list] = defaultdict(list)
     by_diff: dict[int, list] = defaultdict(list)
     for it in items:

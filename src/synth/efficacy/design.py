@@ -31,8 +31,8 @@ from synth.errors import UserError
 # The pipeline mixes a stage's templates by sample count, so the design sets samples
 # per entity of the world and sizes the stage from each template's mean length in
 # characters (measured on the compact world). A 3M-parameter model stores facts only
-# after many exposures, and 15 minutes on one CPU thread read ≈4M characters: the
-# 300-entity corpus is kept to ≈0.6M so each biography is read ≈6-7 times.
+# after many exposures, and 15 minutes on two CPU cores read ≈8M characters: the
+# 300-entity corpus is kept to ≈0.64M so each biography is read ≈12 times.
 PER_ENTITY = {
     # Stated facts, asked of training entities only (≈2 times per attribute each). The
     # answer first restates the fact in one fixed biography wording ("Rex works as a

@@ -68,10 +68,9 @@ def run_efficacy(cfg: EfficacyConfig) -> dict[str, Any]:
         raise UserError(f"--minutes: must be positive, got {cfg.minutes}")
     if cfg.steps is not None and cfg.steps < 1:
         raise UserError(f"--steps: must be at least 1, got {cfg.steps}")
-    if cfg.threads is None:
-        cfg.threads = os.cpu_count() or 1
-    if cfg.threads < 1:
-        raise UserError(f"--threads: must be at least 1, got {cfg.threads}")
+    threads = cfg.threads if cfg.threads is not None else os.cpu_count() or 1
+    if threads < 1:
+        raise UserError(f"--threads: must be at least 1, got {threads}")
     if cfg.device != "cpu" and not (cfg.device.startswith("cuda") and torch.cuda.is_available()):
         raise UserError(f"--device: {cfg.device} is not available here; use cpu")
     started = time.monotonic()
@@ -84,7 +83,7 @@ def run_efficacy(cfg: EfficacyConfig) -> dict[str, Any]:
         gen_seconds = time.perf_counter() - t0
     corpus = load_corpus(out)
     probes = load_probes(out / "eval", cfg.probes)
-    torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     vocab = Vocab("".join(corpus.stages))
@@ -145,7 +144,7 @@ def run_efficacy(cfg: EfficacyConfig) -> dict[str, Any]:
             "generate_seconds": round(gen_seconds, 1),
             "score_seconds": round(score_seconds, 1),
             "total_minutes": round((time.monotonic() - started) / 60, 2),
-            "threads": cfg.threads,
+            "threads": threads,
             "device": cfg.device,
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         },
@@ -154,7 +153,7 @@ def run_efficacy(cfg: EfficacyConfig) -> dict[str, Any]:
         "probes": {k: v for k, v in scored.items() if k != "results"},
         "learning_curve": record["curve"],
         "results": scored["results"],
-        "repeat": f"synth efficacy {out} --steps {record['steps']} --seed {cfg.seed} --threads {cfg.threads}",
+        "repeat": f"synth efficacy {out} --steps {record['steps']} --seed {cfg.seed} --threads {threads}",
     }
     write_json(out / REPORT, report)
     _attach_to_qa(out, report)

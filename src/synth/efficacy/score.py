@@ -1,7 +1,7 @@
 """Scoring the held-out probes by greedy decoding, with `synth eval`'s rules.
 
 A probe is asked as training QA looked (data.prompt_text); the reply's last `Answer:`
-line is compared with the gold answer by synth.evaluate.score, and groups are
+line is compared with the gold answer by synth.evaluate.score_one, and groups are
 summarised by synth.evaluate.group_report (accuracy beside the majority-class chance).
 The headline groups are the ones the corpus design is about: stated facts, derived
 facts by proof depth, and reversed relations.
@@ -15,7 +15,7 @@ from typing import Any
 
 from synth.efficacy.data import Vocab, prompt_text
 from synth.efficacy.model import TinyLM
-from synth.evaluate import Probe, group_report, score
+from synth.evaluate import Probe, group_report, score_one
 
 MAX_REPLY = 220  # characters: the longest worked answer of the compact world fits
 DECODE_BATCH = 128
@@ -53,19 +53,10 @@ def score_probes(
     items = []
     results = []
     for p, reply in zip(probes, replies):
-        stated, ok = score(p, reply)
-        items.append((p, ok, stated is None))
+        item, row = score_one(p, reply)
+        items.append(item)
         if keep_results:
-            results.append(
-                {
-                    "id": p.id,
-                    "probe_kind": p.probe_kind,
-                    "gold": p.gold,
-                    "stated": stated,
-                    "correct": ok,
-                    "reply": reply,
-                }
-            )
+            results.append({**row, "reply": reply})
     by_kind: dict[str, list] = defaultdict(list)
     heads: dict[str, list] = defaultdict(list)
     for it in items:

@@ -203,6 +203,11 @@ def build_world(seed: int, cfg: dict[str, Any] | None = None) -> World:
 
     # World rules: "whatever is P and Q is R", over properties that co-occur, so they fire.
     base_rules = taxonomy_rules(kinds, kind_props) + relation_rules(RELATIONS)
+    relations = {r.id: r for r in RELATIONS}
+
+    def with_rules(extra: list[Rule]) -> World:
+        return World(seed, kinds, kind_props, entities, relations, links, base_rules + extra)
+
     world_rules: list[Rule] = []
     attempts = 0
     while len(world_rules) < k["rules"] and attempts < 20 * (k["rules"] + 1):
@@ -218,30 +223,13 @@ def build_world(seed: int, cfg: dict[str, Any] | None = None) -> World:
         rule = Rule(
             f"rule{len(world_rules) + 1}", (("?x", HAS, p1), ("?x", HAS, p2)), ("?x", HAS, concl)
         )
-        trial = World(
-            seed,
-            kinds,
-            kind_props,
-            entities,
-            {r.id: r for r in RELATIONS},
-            links,
-            base_rules + world_rules + [rule],
-        )
         try:
-            trial.closure  # noqa: B018 - a rule that makes the world contradict itself is dropped
+            with_rules(world_rules + [rule]).closure  # noqa: B018 - a rule that makes the world contradict itself is dropped
         except Contradiction:
             continue
         world_rules.append(rule)
 
-    world = World(
-        seed,
-        kinds,
-        kind_props,
-        entities,
-        {r.id: r for r in RELATIONS},
-        links,
-        base_rules + world_rules,
-    )
+    world = with_rules(world_rules)
     world.closure  # noqa: B018 - fail here, not in a worker, if something is off
     world.names["ru"] = russian_names(world)
     return world

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from synth.families.base import Draw, ItemContext
+from synth.world.names import ONSETS, VOWELS
 
 # The renderer keeps indentation and fenced blocks as written (templating._finish), so
 # code is indented with 4 spaces, JSON may be pretty-printed and YAML may use blocks.
@@ -70,34 +71,17 @@ weight factor ratio speed angle point span chunk frame block layer entry token
 """.split()
 IDENT_WORDS = list(dict.fromkeys(IDENT_WORDS))
 
-ONSETS = [
-    "b",
-    "d",
-    "f",
-    "g",
-    "k",
+CODAS = [
+    "",
+    "",
+    "",
+    "n",
+    "r",
     "l",
     "m",
-    "n",
-    "p",
-    "r",
     "s",
-    "t",
-    "v",
-    "z",
-    "br",
-    "dr",
-    "gl",
-    "gr",
-    "kr",
-    "pl",
-    "sk",
-    "st",
-    "tr",
-    "sh",
-]
-VOWELS = ["a", "e", "i", "o", "u", "a", "o", "e"]
-CODAS = ["", "", "", "n", "r", "l", "m", "s", "k"]
+    "k",
+]  # world.names' codas and k: identifiers, not names
 _YAML_SPECIAL = {"null", "true", "false", "yes", "no", "on", "off", "none", "nan", "inf"}
 
 

@@ -26,36 +26,9 @@ from synth.families.instruction.common import (
     retry,
     scorer,
 )
+from synth.world.fictional import COLOURS, JOBS
 
 FAMILY = "record_format"
-JOBS = [
-    "weaver",
-    "miller",
-    "potter",
-    "scribe",
-    "herbalist",
-    "smith",
-    "baker",
-    "cartographer",
-    "glassblower",
-    "beekeeper",
-    "tanner",
-    "astronomer",
-]
-COLOURS = [
-    "amber",
-    "teal",
-    "crimson",
-    "ochre",
-    "violet",
-    "silver",
-    "indigo",
-    "olive",
-    "scarlet",
-    "ivory",
-    "cobalt",
-    "saffron",
-]
 TITLE_ADJ = [
     "Amber",
     "Silent",
