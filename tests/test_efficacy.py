@@ -67,6 +67,22 @@ def test_no_shuffle_keeps_sentence_order(tmp_path):
     assert all(b.split("\n\n", 1)[1].startswith(n) for b, n in zip(bios, names))
 
 
+def test_units_give_the_text_back_and_a_probe_is_asked_as_training_qa_was_read():
+    from synth.efficacy.data import SEP, UNK, Vocab, chat_text, prompt_text, units
+
+    texts = ["Who is Pluo?\n\nPluo is  violet.  Pluo works as a potter.\n", "Глирон — сосед\tX?"]
+    for t in texts:
+        assert "".join(units(t)) == t
+    qa = [{"role": "user", "content": "What colour is Pluo?"}, {"role": "assistant", "content": "The colour of Pluo is violet.\nAnswer: violet"}]  # fmt: skip
+    trained = SEP + chat_text(qa) + "\n"
+    vocab = Vocab(trained)
+    asked = vocab.encode(prompt_text("What colour is Pluo?", None))
+    read = vocab.encode(trained)
+    assert read[: len(asked)] == asked, "the probe's units are those training QA began with"
+    assert vocab.decode(read[len(asked) :]) == " The colour of Pluo is violet.\nAnswer: violet\n"
+    assert vocab.encode("What colour is Zork?")[-2] == vocab.index[UNK]  # a name never read
+
+
 def test_training_rows_start_at_sample_starts():
     import numpy as np
 

@@ -461,6 +461,23 @@ def test_contamination_rejects_planted_probes():
     }
 
 
+def test_contamination_near_needs_the_whole_question_near_too():
+    """A name asked about often becomes part of its template's skeleton (frequent in the
+    first rows). Removed from the row's side only, it made "… ancestor of Skiso
+    Lirbreick?" look like a probe's "… ancestor of Toen Kolpaow?": two questions that
+    differ in a name are different questions."""
+    rng = random.Random(11)
+    probe = "Can we say that Bralen Shaell is an ancestor of Toen Kolpaow?"
+    chain = build_corpus_chain({"near_dedup": {"warmup": 10}}, probes=[probe])
+    for _ in range(30):  # calibration: Skiso Lirbreick is asked about in every row
+        q = f"Can we say that {rng.choice(NAMES)} {rng.choice(SURNAMES)} is an ancestor of Skiso Lirbreick?"
+        assert chain.reason(chat(q, "Answer: True", template="rel")) is None
+    other = "Can we say that Bralen Shaell is an ancestor of Skiso Lirbreick?"
+    assert chain.reason(chat(other, "Answer: True", template="rel")) is None
+    copy = "Can we say that Bralen Shaell is an ancestor of Toen Kolpaowe?"  # a typo
+    assert chain.reason(chat(copy, "Answer: True", template="rel")) == "contamination_near"
+
+
 def test_contamination_ignores_short_questions_and_no_probes():
     f = ContaminationFilter(probes=["Is it true?"])
     assert f.reason(row("Is it true? Yes, it is true, and here is a long explanation.")) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import datasets
@@ -67,6 +68,26 @@ def test_every_answer_rederives_from_formal(corpus, tier):
             assert json.loads(row["formal"])["answer"] == row["answer"]
             checked += 1
     assert checked > 100
+
+
+def test_inverse_and_symmetric_steps_state_two_different_facts(corpus):
+    """An inverse step reads "A is an ancestor of B, which is the same as saying that B is
+    a descendant of A"; a step that restated its premise ("B is a descendant of A, which is the same as
+    saying that B is a descendant of A") would teach nothing."""
+    out, _ = corpus("ontology")
+    steps = re.compile(
+        r"(?:Since (.+?), it follows that (.+?)\.|(?:^|\. |- )([A-Z].+?), which is the same as"
+        r" saying that (.+?)\.|(?:^|\. |- )([A-Z].+?), (?:and this works both ways|so equally): (.+?)\.)",
+        re.M,
+    )
+    seen = 0
+    for text in datasets.load_from_disk(str(out))["text"]:
+        for m in steps.finditer(text):
+            given, got = [g for g in m.groups() if g is not None]
+            if " of " in given:  # relation steps (the `Since` form also words other steps)
+                seen += 1
+                assert given.casefold() != got.casefold(), m.group(0)
+    assert seen > 20
 
 
 def test_instruction_rows_carry_task_input_expected(corpus):

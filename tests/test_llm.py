@@ -167,6 +167,26 @@ def test_hf_engine_generates_batched_with_usage(hf_model):
 
 
 @pytest.mark.llm
+def test_hf_keeps_each_rows_own_limit_inside_a_batch(hf_model):
+    """One batch, limits 3 and 40: the short row stops at 3 while the other goes on."""
+    from synth.backends.hf import HFEngine
+
+    e = HFEngine(str(hf_model), batch_size=4)
+    story = [{"role": "user", "content": "Tell me a long story about a lighthouse keeper."}]
+    reqs = [
+        Request(messages=story, sampling=Sampling(max_tokens=n, temperature=0.0, seed=0))
+        for n in (3, 40)
+    ]
+    calls, one_call = [], e._generate
+    e._generate = lambda rs, texts: (calls.append(len(rs)), one_call(rs, texts))[1]
+    short, long = e.generate(reqs)
+    assert calls == [2], "both rows share one generate call"
+    assert short.completion_tokens == 3 and short.finish_reason == "length"
+    assert long.completion_tokens > 3
+    assert long.text.startswith(short.text.strip()), "the same greedy start, cut at 3 tokens"
+
+
+@pytest.mark.llm
 def test_hf_realise_verifies_rejects_and_caches(hf_model, producer, tmp_path):
     cache = tmp_path / "cache.sqlite"
     opts = dict(model=str(hf_model), realise="answer", library=producer.lib, cache=str(cache))

@@ -336,3 +336,35 @@ def test_questions_never_cross_the_eval_split(guild, known):
                 position=0,
             )
             assert scope.held_out(question_entity(ctx)) == (split == "eval")
+
+
+def test_a_lineage_story_rests_only_on_the_links_it_tells():
+    """A story tells one path of a chain and what follows along it. The world's own
+    proof of a conclusion may take another path (older_than links form a graph, not a
+    line): the story's formal facts must still be only what the story itself states."""
+    import random
+
+    from synth.families.base import ItemContext, Scope
+    from synth.families.ontology.lineage import lineage
+    from synth.world.fictional import build_world
+
+    world = build_world(0)
+    scope = Scope(known_entities=len(world.entities))
+    checked = 0
+    for seed in range(300):
+        ctx = ItemContext(
+            rng=random.Random(seed),
+            world=world,
+            difficulty=1,
+            params={},
+            lang="en",
+            split="train",
+            scope=scope,
+            position=0,
+        )
+        formal = lineage(ctx).formal
+        states = {tuple(f) for f in formal["states"]}
+        for fact in formal["facts"]:
+            checked += 1
+            assert tuple(fact) in states, f"seed {seed}: rests on {fact}, which it never states"
+    assert checked > 300

@@ -374,7 +374,8 @@ class _Generation:
                 for res in self._results(ex, plan, st):
                     t0 = time.perf_counter()
                     table = _first_tokens(
-                        self._corpus_filter(res.table, st.corpus), run.budget - st.kept_tokens
+                        self._corpus_filter(res.table, st.corpus, res.rows),
+                        run.budget - st.kept_tokens,
                     )
                     t1 = time.perf_counter()
                     st.produced_tokens += res.tokens
@@ -487,14 +488,18 @@ class _Generation:
                 ahead.popleft()
                 yield res
 
-    def _corpus_filter(self, table: pa.Table, corpus) -> pa.Table:
+    def _corpus_filter(self, table: pa.Table, corpus, rows: list[Row] | None = None) -> pa.Table:
         # Slices of the chain's own batch size: the batches (near-dedup hashes a batch at
-        # once) are the same as for the whole table, and only one slice is ever Python rows.
+        # once) are the same as for the whole table, and only one slice is ever Python rows
+        # (unless the unit was made in this process and brought its rows along).
         mask: list[bool] = []
         for start in range(0, table.num_rows, CORPUS_BATCH):
-            rows = [Row(**rec) for rec in table.slice(start, CORPUS_BATCH).to_pylist()]
-            kept = {id(r) for r in corpus.filter(rows, batch_size=CORPUS_BATCH)}
-            mask.extend(id(r) in kept for r in rows)
+            if rows is not None:
+                batch = rows[start : start + CORPUS_BATCH]
+            else:
+                batch = [Row(**rec) for rec in table.slice(start, CORPUS_BATCH).to_pylist()]
+            kept = {id(r) for r in corpus.filter(batch, batch_size=CORPUS_BATCH)}
+            mask.extend(id(r) in kept for r in batch)
         return table if all(mask) else table.filter(pa.array(mask))
 
     def _checkpoint(self, plan, st: _State, stage_acc, writer) -> None:

@@ -22,6 +22,7 @@ reported as `file:line: message`. Files whose name starts with `_` are partials
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 import sys
@@ -39,7 +40,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from synth.errors import UserError
-from synth.paths import data_dir
+from synth.paths import cache_root, data_dir
 from synth.template_helpers import FILTERS
 
 KINDS = ("instruction", "logic", "ontology")
@@ -81,6 +82,11 @@ class TemplateSpec:
         return list(dict.fromkeys(self.introduces + self.requires + self.concepts))
 
 
+# libyaml's parser where PyYAML was built with it: the front matter of every template is
+# read at each start, and the pure-Python parser is most of that.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _blank_front_matter(text: str) -> str:
     """Replace the front matter by as many empty lines, so Jinja's line numbers are the
     file's line numbers."""
@@ -93,7 +99,7 @@ def parse_front_matter(path: Path, text: str) -> dict[str, Any]:
     if not m:
         raise UserError(f"{path}:1: a template starts with YAML front matter between '---' lines")
     try:
-        meta = yaml.safe_load(m.group(1)) or {}
+        meta = yaml.load(m.group(1), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark else 1
@@ -406,6 +412,7 @@ class TemplateLibrary:
             auto_reload=False,
         )
         self.env.filters.update(FILTERS)
+        self.env.bytecode_cache = _bytecode_cache(self.env)
         # id -> lang -> spec: one template id may exist in several languages, so the
         # same item renders in each of them (parallel corpora).
         self.variants: dict[str, dict[str, TemplateSpec]] = {}
@@ -534,6 +541,48 @@ class TemplateLibrary:
         except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as e:
             # a template's own mistake (1/0, a wrong type to a filter): one line, not a traceback
             raise UserError(f"{_where(spec)}: {type(e).__name__}: {e}") from None
+
+
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """A cache that cannot be written (full disk, read-only home) is no cache, not an error."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache(env: jinja2.Environment) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs and worker processes: compiling the built-in
+    pack costs each process about a second. Jinja checks each file's source itself; the
+    folder is keyed by everything else the compiled code depends on."""
+    key = repr(
+        (
+            jinja2.__version__,
+            sys.version_info[:2],
+            type(env).__qualname__,
+            sorted(env.intercepted_binops),
+            sorted(env.intercepted_unops),
+            env.trim_blocks,
+            env.lstrip_blocks,
+            env.keep_trailing_newline,
+            env.newline_sequence,
+            env.autoescape,
+            env.optimized,
+            env.block_start_string,
+            env.variable_start_string,
+            env.comment_start_string,
+            env.line_statement_prefix,
+            env.line_comment_prefix,
+        )
+    )
+    folder = cache_root() / "jinja" / hashlib.sha256(key.encode()).hexdigest()[:16]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _TemplateCache(str(folder))
 
 
 def _capture(block, role: str, into: dict[str, str], env: PackSandbox):

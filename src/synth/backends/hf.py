@@ -24,6 +24,7 @@ from typing import Any
 
 from synth.backends.base import Completion, Counters, OnDone, Request, need_extra
 from synth.errors import UserError
+from synth.paths import cache_root
 from synth.rng import derive_seed
 
 
@@ -32,11 +33,6 @@ def _passive_threads() -> None:
     another busy process: 2 tok/s with spinning threads, 31 tok/s without. Only has an
     effect before torch is first imported (synth imports it here, on first use)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-def cache_root() -> Path:
-    base = os.environ.get("SYNTH_CACHE_DIR") or Path.home() / ".cache" / "synth"
-    return Path(base)
 
 
 def find_gguf(model: str) -> Path | None:
@@ -187,11 +183,12 @@ class HFEngine:
 
     def _batch(self, requests: list[Request], texts: list[str]) -> list[Completion]:
         """One `generate` call. Requests with different sampling parameters share the
-        call only when they agree on everything but the seed (the realiser's case)."""
+        call when they agree on everything but the seed and `max_tokens` (the realiser's
+        case: each request's length limit is kept per row, inside the batch)."""
         groups: dict[tuple, list[int]] = {}
         for i, r in enumerate(requests):
             s = r.sampling
-            groups.setdefault((s.temperature, s.top_p, s.max_tokens, s.stop), []).append(i)
+            groups.setdefault((s.temperature, s.top_p, s.stop), []).append(i)
         out: list[Completion | None] = [None] * len(requests)
         for idx in groups.values():
             for i, c in zip(
@@ -208,10 +205,16 @@ class HFEngine:
             self._device
         )
         torch.manual_seed(derive_seed(*[r.sampling.seed for r in requests]) & 0x7FFFFFFF)
+        limits = [r.sampling.max_tokens for r in requests]
+        prompt_len = enc["input_ids"].shape[1]
         kwargs: dict[str, Any] = {
-            "max_new_tokens": s.max_tokens,
+            "max_new_tokens": max(limits),
             "pad_token_id": self._tok.pad_token_id,
         }
+        if min(limits) < max(limits):
+            # A batch runs until its last row stops: without per-row limits one rambling
+            # reply keeps every finished row's slot busy up to the largest limit.
+            kwargs["stopping_criteria"] = _row_limits(prompt_len, limits, self._device)
         if s.temperature > 0:
             kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p)
         else:
@@ -225,11 +228,11 @@ class HFEngine:
                 gen = self._lm.generate(**enc, **kwargs)
         finally:
             self.counters.in_flight -= len(requests)
-        prompt_len = enc["input_ids"].shape[1]
         prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
         eos = _eos_ids(self._lm, self._tok)
         out = []
-        for row, n_prompt in zip(gen[:, prompt_len:].tolist(), prompt_tokens):
+        for row, n_prompt, limit in zip(gen[:, prompt_len:].tolist(), prompt_tokens, limits):
+            row = row[:limit]
             n, finish = len(row), "length"
             for k, t in enumerate(row):
                 if t in eos:
@@ -241,6 +244,20 @@ class HFEngine:
             self.counters.generated_tokens += n
             self.counters.prompt_tokens += int(n_prompt)
         return out
+
+
+def _row_limits(prompt_len: int, limits: list[int], device: Any) -> Any:
+    """Stopping criteria that end each row at its own `max_tokens`."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    ends = torch.tensor([prompt_len + n for n in limits], device=device)
+
+    class RowLimits(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return input_ids.shape[1] >= ends
+
+    return StoppingCriteriaList([RowLimits()])
 
 
 def _eos_ids(lm: Any, tok: Any) -> set[int]:

@@ -45,6 +45,7 @@ from synth.row import Row
 
 MODES = ("answer", "paraphrase", "persona")
 REJECTED = "realise_rejected"  # row.meta key the `realise` filter reads
+REALISED_BY = "realised_by"  # row.meta: the mode that rewrote the row (kept or not)
 PROGRESS_EVERY = 0.5  # seconds between progress callbacks
 MIN_REASONING_CHARS = 20  # an `answer` reply must reason when the render did
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|nobody|neither|nor|cannot)\b|n't\b", re.I)
@@ -265,6 +266,12 @@ class AnswerMode(Mode):
             return None  # only replies that end in an `Answer:` line
         parts["options"] = _options(parts["gold"], parts["question"])
         return parts
+
+    def max_tokens(self, info, sampling):
+        # About twice the worked reply (≈4 characters a token) and a little slack: a
+        # reply far longer than the render's is a ramble that would fail anyway, and on
+        # a batching engine it holds the whole batch until it ends.
+        return min(sampling.max_tokens, len(info["reply"]) // 2 + 64)
 
     def apply(self, row, info, output):
         text = _end_at_answer(_tidy(output), info["answer_line"], row.lang)
@@ -580,7 +587,7 @@ class Realiser:
             row.messages, text = job.candidate
             if row.messages is None:
                 row.text = text
-        row.meta["realised_by"] = job.mode.name
+        row.meta[REALISED_BY] = job.mode.name
         if job.reason is None:
             self.realised += 1
             self.failing_streak = 0

@@ -1,6 +1,6 @@
 """`synth efficacy`: does a corpus teach its world? Checked on a laptop before GPU days.
 
-A tiny character-level transformer is trained from scratch on a corpus (or on a compact
+A tiny word-level transformer is trained from scratch on a corpus (or on a compact
 ontology world generated for the purpose, through the real `synth.generate`), then asked
 the corpus's held-out probes by greedy decoding. Accuracy on stated facts, derived facts
 by proof depth and reversed relations, each beside its majority-class chance, tells

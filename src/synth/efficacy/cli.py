@@ -82,7 +82,7 @@ def efficacy_cmd(
     n_probes: int | None,
     quiet: bool,
 ) -> None:
-    """Train a tiny character-level transformer from scratch on a corpus and score its
+    """Train a tiny word-level transformer from scratch on a corpus and score its
     held-out probes: stated facts, derived facts by proof depth, reversed relations,
     each beside its chance level. Results in OUT/efficacy.json.
 

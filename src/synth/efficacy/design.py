@@ -31,16 +31,16 @@ from synth.errors import UserError
 # The pipeline mixes a stage's templates by sample count, so the design sets samples
 # per entity of the world and sizes the stage from each template's mean length in
 # characters (measured on the compact world). A 3M-parameter model stores facts only
-# after many exposures, and 15 minutes on two CPU cores read ≈8M characters: the
-# 300-entity corpus is kept to ≈0.64M so each biography is read ≈12 times.
+# after many exposures, and 15 minutes on two CPU cores read ≈6M word units (≈30M
+# characters): the 300-entity corpus is kept to ≈0.64M characters, read ≈36 times.
 PER_ENTITY = {
     # Stated facts, asked of training entities only (≈2 times per attribute each). The
     # answer first restates the fact in one fixed biography wording ("Rex works as a
     # potter.") and then gives the value: the model then recalls a held-out entity's
     # value the way it learnt it, mid-sentence after the name, instead of needing a
     # separate question-to-value mapping that only training entities ever exercise
-    # (on a 100-entity check: held-out stated 0.25 with value-only answers, 0.56 with
-    # the restatement, training questions ≈0.95 either way).
+    # (on a 100-entity check with a character model: held-out stated 0.25 with
+    # value-only answers, 0.56 with the restatement, training questions ≈0.95 either way).
     "efficacy.qa_fact": 8.0,
     "ontology.qa_property": 1.0,  # derived facts, answered with the worked derivation
     "ontology.qa_relation": 0.5,
@@ -103,7 +103,7 @@ def world_knobs(entities: int) -> dict[str, Any]:
     """A world a tiny model can hold: few kinds two levels deep, one property per kind,
     holding for every other kind (so a yes/no probe's chance is near one half),
     mentors and neighbours for reversed relations, no chains or world rules, and
-    entities named by one word (fewer characters per fact)."""
+    entities named by one word (one unit per name)."""
     return {
         "kinds": 12,
         "depth": 2,

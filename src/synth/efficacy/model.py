@@ -1,4 +1,4 @@
-"""A tiny character-level causal transformer, small enough to train for minutes on
+"""A tiny causal transformer over word units, small enough to train for minutes on
 one CPU thread, with a key/value cache so scoring hundreds of probes by greedy
 decoding costs seconds rather than minutes."""
 

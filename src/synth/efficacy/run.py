@@ -36,8 +36,8 @@ class EfficacyConfig:
     device: str = "cpu"
     threads: int | None = None  # torch CPU threads (None: all cores)
     seed: int = 0
-    batch: int = 8  # rows of `block` characters per step: more, smaller steps memorise faster
-    block: int = 256
+    batch: int = 8  # rows of `block` units per step: more, smaller steps memorise faster
+    block: int = 96  # units (≈500 characters): a question and its worked answer fit
     layers: int = 4
     width: int = 256
     lr: float = 2e-3
@@ -137,7 +137,7 @@ def run_efficacy(cfg: EfficacyConfig) -> dict[str, Any]:
         "corpus": str(out),
         "design": cfg.design.to_json() if cfg.generate else _design_of(out),
         "seed": cfg.seed,
-        "model": {**mc.to_json(), "params": model.n_params(), "vocab_chars": len(vocab)},
+        "model": {**mc.to_json(), "params": model.n_params(), "vocab_units": len(vocab)},
         "training": {**tc.to_json(), **{k: v for k, v in record.items() if k != "curve"}},
         "timing": {
             **(timing or {}),

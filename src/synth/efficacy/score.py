@@ -17,7 +17,7 @@ from synth.efficacy.data import Vocab, prompt_text
 from synth.efficacy.model import TinyLM
 from synth.evaluate import Probe, group_report, score_one
 
-MAX_REPLY = 220  # characters: the longest worked answer of the compact world fits
+MAX_REPLY = 80  # units: the longest worked answer of the compact world fits
 DECODE_BATCH = 128
 CURVE_KINDS = ("stated", "reversed", "derived", "derived-depth-1", "derived-depth-2")
 

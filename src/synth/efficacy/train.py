@@ -145,7 +145,7 @@ def train(
         if done in marks:
             point = {
                 "step": done,
-                "chars_seen": done * c.batch * mc.block,
+                "units_seen": done * c.batch * mc.block,
                 "stage": stage_of[step],
                 "train_loss": round(float(np.mean(window_loss)), 4),
                 "minutes": round((time.perf_counter() - t0) / 60, 2),
@@ -158,7 +158,7 @@ def train(
         curve.append(
             {
                 "step": done,
-                "chars_seen": done * c.batch * mc.block,
+                "units_seen": done * c.batch * mc.block,
                 "stage": stage_of[done - 1],
                 "train_loss": round(float(np.mean(window_loss)), 4),
                 "minutes": round((time.perf_counter() - t0) / 60, 2),
@@ -169,8 +169,8 @@ def train(
         "planned_steps": steps,
         "stopped_early": stopped_early,
         "stage_steps": schedule,
-        "chars_seen": done * c.batch * mc.block,
-        "epochs": round(done * c.batch * mc.block / max(1, corpus.chars), 2),
+        "units_seen": done * c.batch * mc.block,
+        "epochs": round(done * c.batch * mc.block / max(1, windows.units), 2),
         "first_loss": round(first_loss or 0.0, 4),
         "final_loss": curve[-1]["train_loss"] if curve else None,
         "train_minutes": round((time.perf_counter() - t0) / 60, 2),

@@ -14,7 +14,8 @@ A train row is rejected when
 - its question is a near duplicate of a probe's ("contamination_near"): MinHash LSH
   with the near_dedup machinery on what the row's template filled in, each candidate
   confirmed by exact Jaccard >= `min_jaccard` (probes are few, so their sets are kept;
-  without it, hundreds of probes of one template give many chance collisions). The skeleton of
+  without it, hundreds of probes of one template give many chance collisions), on the
+  filled-in part and on the whole question alike. The skeleton of
   the *row's* template is removed from both sides, so a probe of that template is
   compared on its filled-in part and an unrelated probe keeps all its shingles. Until
   a template has a skeleton estimate (its first `warmup` rows) the near check is off
@@ -84,6 +85,13 @@ def _row_parts(row: Row) -> tuple[str, str]:
     if row.messages:
         return _turn_parts([(m.get("role") or "", m.get("content") or "") for m in row.messages])
     return _plain_parts(row.text)
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted arrays of distinct shingle hashes."""
+    inter = np.intersect1d(a, b, assume_unique=True).size
+    union = a.size + b.size - inter
+    return inter / union if union else 0.0
 
 
 def _question_words(row: Row) -> list[str]:
@@ -344,12 +352,20 @@ class ContaminationFilter:
         n = filled.size
         least = self.min_jaccard * n * (1 - 1e-9)  # J <= shared / n: a loose, safe cut
         keys: set[int] | None = None
+        whole: np.ndarray | None = None
         for i, inter in pairs:
             if inter < least:
                 continue
             probe = self._probe_shingles[i]
             union = n + view.size(i, probe) - inter
             if inter / union < self.min_jaccard:
+                continue
+            # A name asked about often is frequent in the template's first rows and so
+            # part of its skeleton: taken from one side only, it can make questions that
+            # differ in a name look alike. A near copy is near on its whole text too.
+            if whole is None:
+                whole = self._question_shingles(row, question)
+            if _jaccard(whole, probe) < self.min_jaccard:
                 continue
             if keys is None:
                 sig = sk.hasher.signatures_of_sets([filled])

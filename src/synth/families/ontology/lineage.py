@@ -41,8 +41,14 @@ def lineage(ctx: ItemContext) -> Draw:
     given = [(a, rel, b) for a, b in zip(chain, chain[1:])]
     implied = [(chain[0], rel, chain[j]) for j in range(2, len(chain))]
     states = given + [(b, inv, a) for a, _, b in given] + implied
+    # What the story concludes follows along the path it tells. The world's own proof of
+    # a conclusion may take another path (older_than links form a graph, not a line),
+    # whose links this story never states: the formal rests on the told links alone.
+    along = [r for r in (f"{rel}:transitive", f"{rel}:inverse") if r in w.rule_by_id]
+    formal = document_formal(w, given, extra_rules=along)
+    formal["states"] = [list(f) for f in states]
     return Draw(
         vars={"rel": rel, "inverse": inv, "chain": chain, "implied": [list(f) for f in implied]},
-        formal=document_formal(w, states),
+        formal=formal,
         difficulty=1,
     )
