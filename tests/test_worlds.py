@@ -313,28 +313,35 @@ def test_public_ontology_brick_loads():
     w.closure  # noqa: B018
 
 
+def _item(world: World, seed: int, scope, split: str = "train"):
+    """An item context over `world`, as the producer makes one (difficulty 1, English)."""
+    import random
+
+    from synth.families.base import ItemContext
+
+    return ItemContext(
+        rng=random.Random(seed),
+        world=world,
+        difficulty=1,
+        params={},
+        lang="en",
+        split=split,
+        scope=scope,
+        position=0,
+    )
+
+
 @pytest.mark.parametrize("known", [1, 2, 7])
 def test_questions_never_cross_the_eval_split(guild, known):
     """Early in a curriculum only one entity (a held-out one) may be known: train
     questions must still never ask about a held-out entity, nor probes about a train one."""
-    import random
-
-    from synth.families.base import ItemContext, Scope
+    from synth.families.base import Scope
     from synth.families.ontology.common import question_entity
 
     scope = Scope(known_entities=known, holdout_every=5)
     for split in ("train", "eval"):
         for seed in range(50):
-            ctx = ItemContext(
-                rng=random.Random(seed),
-                world=guild,
-                difficulty=1,
-                params={},
-                lang="en",
-                split=split,
-                scope=scope,
-                position=0,
-            )
+            ctx = _item(guild, seed, scope, split)
             assert scope.held_out(question_entity(ctx)) == (split == "eval")
 
 
@@ -342,9 +349,7 @@ def test_a_lineage_story_rests_only_on_the_links_it_tells():
     """A story tells one path of a chain and what follows along it. The world's own
     proof of a conclusion may take another path (older_than links form a graph, not a
     line): the story's formal facts must still be only what the story itself states."""
-    import random
-
-    from synth.families.base import ItemContext, Scope
+    from synth.families.base import Scope
     from synth.families.ontology.lineage import lineage
     from synth.world.fictional import build_world
 
@@ -352,17 +357,7 @@ def test_a_lineage_story_rests_only_on_the_links_it_tells():
     scope = Scope(known_entities=len(world.entities))
     checked = 0
     for seed in range(300):
-        ctx = ItemContext(
-            rng=random.Random(seed),
-            world=world,
-            difficulty=1,
-            params={},
-            lang="en",
-            split="train",
-            scope=scope,
-            position=0,
-        )
-        formal = lineage(ctx).formal
+        formal = lineage(_item(world, seed, scope)).formal
         states = {tuple(f) for f in formal["states"]}
         for fact in formal["facts"]:
             checked += 1
