@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from synth.backends.options import server_options
 from synth.errors import RunStopped, UserError
 
 
@@ -139,18 +140,7 @@ def cli() -> None:
     help="LLM backends: how templates without a `realise:` line are realised (default: the tier's `realise:`). "
     "answer: the model answers the question; paraphrase: rewords it; persona: rewrites the reply in a voice.",
 )
-@click.option(
-    "--base-url",
-    default=None,
-    metavar="URL",
-    help="openai backend: the server, e.g. http://127.0.0.1:8000/v1.",
-)
-@click.option(
-    "--api-key-env",
-    default=None,
-    metavar="NAME",
-    help="openai backend: environment variable holding the API key (default OPENAI_API_KEY; local servers need none).",
-)
+@server_options
 @click.option(
     "--llm-option",
     "llm_option",

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from synth.backends.options import server_options
+
 
 @click.command("eval")
 @click.option("--probes", required=True, metavar="DIR", help="A corpus's eval split: OUT/eval.")
@@ -21,18 +23,7 @@ import click
     metavar="NAME|PATH",
     help="hf: a model folder or .gguf file; vllm: a model folder or name; openai: the served model (default: the server's).",
 )
-@click.option(
-    "--base-url",
-    default=None,
-    metavar="URL",
-    help="openai backend: the server, e.g. http://127.0.0.1:8000/v1.",
-)
-@click.option(
-    "--api-key-env",
-    default=None,
-    metavar="NAME",
-    help="openai backend: environment variable holding the API key (default OPENAI_API_KEY).",
-)
+@server_options
 @click.option(
     "--out",
     "out",

@@ -46,6 +46,7 @@ from synth.filters.near_dedup import (
     TemplateSkeletons,
     content_words,
     isin_sorted,
+    jaccard_sorted,
     template_salt,
     turn_words,
     words_of,
@@ -85,13 +86,6 @@ def _row_parts(row: Row) -> tuple[str, str]:
     if row.messages:
         return _turn_parts([(m.get("role") or "", m.get("content") or "") for m in row.messages])
     return _plain_parts(row.text)
-
-
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """Jaccard similarity of two sorted arrays of distinct shingle hashes."""
-    inter = np.intersect1d(a, b, assume_unique=True).size
-    union = a.size + b.size - inter
-    return inter / union if union else 0.0
 
 
 def _question_words(row: Row) -> list[str]:
@@ -365,7 +359,7 @@ class ContaminationFilter:
             # differ in a name look alike. A near copy is near on its whole text too.
             if whole is None:
                 whole = self._question_shingles(row, question)
-            if _jaccard(whole, probe) < self.min_jaccard:
+            if jaccard_sorted(whole, probe) < self.min_jaccard:
                 continue
             if keys is None:
                 sig = sk.hasher.signatures_of_sets([filled])

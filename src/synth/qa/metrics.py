@@ -37,7 +37,13 @@ from synth.filters.entropy import EntropyFilter, char_entropy
 from synth.filters.exact_dedup import U64Set, normalize, text_key
 from synth.filters.language import LanguageFilter, script_share
 from synth.filters.length import LengthFilter
-from synth.filters.near_dedup import MinHasher, NearDedupFilter, TemplateSkeletons, splitmix64
+from synth.filters.near_dedup import (
+    MinHasher,
+    NearDedupFilter,
+    TemplateSkeletons,
+    jaccard_sorted,
+    splitmix64,
+)
 from synth.filters.repetition import (
     ALNUM_RE,
     LINE_RE,
@@ -529,9 +535,7 @@ class Contamination:
         mine = hasher.shingles(row_parts(row)[1])
         best, best_j = None, 0.0
         for i, q in enumerate(self._questions[:20_000]):
-            theirs = hasher.shingles(q)
-            union = np.union1d(mine, theirs).size
-            j = np.intersect1d(mine, theirs).size / union if union else 0.0
+            j = jaccard_sorted(mine, hasher.shingles(q))
             if j > best_j:
                 best, best_j = i, j
         return self._ids[best] if best is not None else None
