@@ -3,8 +3,9 @@ trained from scratch for 15 minutes per condition on all CPU cores, held-out pro
 scored by greedy decoding. Conditions run one after another (never in parallel).
 Prints the table; writes each condition's efficacy.json under --out.
 
-    python bench/efficacy.py                               # default design + renderings=1
+    python bench/efficacy.py          # default, renderings=1, renderings=1,fullnames=false
     python bench/efficacy.py --ablate shuffle=false --ablate qa_mix=false --ablate derived=false
+    python bench/efficacy.py --ablate renderings=1,fullnames=false   # two knobs at once
     python bench/efficacy.py --minutes 2 --entities 60     # a quick look
 """
 
@@ -42,11 +43,14 @@ def main() -> None:
         "--ablate",
         action="append",
         default=None,
-        help="KNOB=VALUE conditions beside the default (default: renderings=1)",
+        help="KNOB=VALUE conditions beside the default (default: renderings=1 and "
+        "renderings=1,fullnames=false; none: the default only)",
     )
     ap.add_argument("--no-default", action="store_true", help="skip the default design")
     args = ap.parse_args()
-    ablations = args.ablate if args.ablate is not None else ["renderings=1"]
+    standard = ["renderings=1", "renderings=1,fullnames=false"]
+    ablations = args.ablate if args.ablate is not None else standard
+    ablations = [a for a in ablations if a.strip().lower() != "none"]
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
         f"(load average {os.getloadavg()[0]:.1f} at start), torch threads {args.threads}"
@@ -56,7 +60,7 @@ def main() -> None:
     conditions += [(a, base.ablate(a)) for a in ablations]
     reports = []
     for name, design in conditions:
-        folder = Path(args.out) / name.replace("=", "-")
+        folder = Path(args.out) / name.replace("=", "-").replace(",", "+")
         cfg = EfficacyConfig(
             out=str(folder),
             generate=True,

@@ -36,6 +36,8 @@ def test_ablate_parses_knobs_and_rejects_mistakes():
     assert d.ablate("shuffle=false").shuffle is False
     assert d.ablate("qa_mix=false").qa_mix is False
     assert d.ablate("derived=no").derived is False
+    both = d.ablate("renderings=1, fullnames=false")
+    assert (both.renderings, both.fullnames, both.shuffle) == (1, False, True)
     for bad in ("renderings=0", "renderings=x", "colour=1", "shuffle", "shuffle=maybe"):
         with pytest.raises(UserError, match="--ablate"):
             d.ablate(bad)
@@ -65,6 +67,43 @@ def test_no_shuffle_keeps_sentence_order(tmp_path):
     # Unshuffled, every biography opens with the kind sentence.
     names = [json.loads(r["formal"])["states"][0][0] for r in ds if r["template"] == "efficacy.bio"]
     assert all(b.split("\n\n", 1)[1].startswith(n) for b, n in zip(bios, names))
+
+
+def test_fullnames_off_names_the_entity_in_the_first_sentence_only(tmp_path):
+    import datasets
+
+    generate_corpus(Design(entities=20, renderings=2, fullnames=False, probes=20), tmp_path)
+    ds = datasets.load_from_disk(str(tmp_path))
+    rows = [r for r in ds if r["template"] == "efficacy.bio"]
+    assert rows
+    for r in rows:
+        name = json.loads(r["formal"])["states"][0][0]
+        first, *rest = r["text"].split("\n\n", 1)[1].split(". ")
+        assert name in first and "@" not in r["text"]
+        # the rest says "it" (a relation's other entity keeps its name)
+        assert all(name not in s for s in rest), r["text"]
+        assert any(s.startswith("It ") or " it " in s for s in rest), r["text"]
+
+
+def test_property_answers_open_with_the_kind_then_decide(tmp_path):
+    import datasets
+
+    generate_corpus(Design(entities=30, renderings=1, probes=40), tmp_path)
+    ds = datasets.load_from_disk(str(tmp_path))
+    rows = [r for r in ds if r["template"] == "efficacy.qa_property"]
+    assert {r["answer"] for r in rows} >= {"true", "false", "unknown"}
+    for r in rows:
+        name = json.loads(r["formal"])["query"][0]
+        reply = r["messages"][-1]["content"]
+        opening = reply.split(". ", 1)[0]
+        # "As a polvex, Venor is not sour" / "... may or may not be sour: ..."
+        assert opening.startswith("As ") and f", {name} " in opening, reply
+        prop = json.loads(r["formal"])["query"][2]
+        decided = {"true": "is", "false": "is not", "unknown": "may or may not be"}[r["answer"]]
+        assert opening.endswith(f", {name} {decided} {prop}") or (
+            r["answer"] == "unknown" and f", {name} {decided} {prop}:" in opening
+        ), reply
+        assert reply.rstrip().endswith("Answer: " + r["answer"].capitalize())
 
 
 def test_units_give_the_text_back_and_a_probe_is_asked_as_training_qa_was_read():

@@ -41,7 +41,8 @@ def summary_lines(report: dict) -> list[str]:
     "ablate",
     multiple=True,
     metavar="KNOB=VALUE",
-    help="Regenerate with one design knob changed, into OUT/ablate/KNOB-VALUE (repeatable): "
+    help="Regenerate with a design knob changed, into OUT/ablate/KNOB-VALUE (repeatable; "
+    "KNOB=VALUE,KNOB=VALUE changes several in one condition): "
     + "; ".join(f"{k}: {v}" for k, v in KNOBS.items())
     + ".",
 )
@@ -105,7 +106,9 @@ def efficacy_cmd(
     for spec in ablate:
         d = base.ablate(spec)
         name = spec.replace(" ", "").lower()
-        conditions.append((Path(out) / "ablate" / name.replace("=", "-"), d, name))
+        conditions.append(
+            (Path(out) / "ablate" / name.replace("=", "-").replace(",", "+"), d, name)
+        )
     for folder, design, name in conditions:
         cfg = EfficacyConfig(
             out=str(folder),

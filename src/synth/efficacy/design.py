@@ -13,7 +13,11 @@ Knobs (what knowledge-injection studies found a corpus needs):
 - `qa_mix`: whether QA about training entities is interleaved with the biographies
   (else it comes after all of them, as a separate stage);
 - `derived`: whether documents state derived facts (inherited properties) with their
-  reasons, and worked derivation documents are included.
+  reasons, and worked derivation documents are included;
+- `fullnames`: whether every sentence of a biography names its entity (else the first
+  does and the rest say "it").
+
+`--ablate` changes one knob, or several at once (`renderings=1,fullnames=false`).
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ PER_ENTITY = {
     # (on a 100-entity check with a character model: held-out stated 0.25 with
     # value-only answers, 0.56 with the restatement, training questions ≈0.95 either way).
     "efficacy.qa_fact": 8.0,
-    "ontology.qa_property": 1.0,  # derived facts, answered with the worked derivation
+    # Derived facts, answered by stating the fact as the biographies do, then the worked
+    # derivation (the same restatement as efficacy.qa_fact's, for derived facts).
+    "efficacy.qa_property": 1.0,
     "ontology.qa_relation": 0.5,
     "ontology.kind_entry": 0.15,  # kind entries again beside the entities
 }
@@ -52,7 +58,7 @@ DERIVATION_PER_ENTITY = 0.15  # worked derivation documents (`derived` knob)
 MEAN_CHARS = {
     "efficacy.bio": 225,  # above the measured 210, so few entities miss a rendering
     "efficacy.qa_fact": 130,  # measured 128
-    "ontology.qa_property": 260,
+    "efficacy.qa_property": 262,  # measured 260
     "ontology.qa_relation": 188,
     "ontology.kind_entry": 140,
     "ontology.derivation_doc": 515,
@@ -64,6 +70,7 @@ KNOBS = {
     "shuffle": "shuffle a biography's sentences (default true)",
     "qa_mix": "interleave QA with the biographies (default true)",
     "derived": "state derived facts and include derivation documents (default true)",
+    "fullnames": "name the entity in every sentence of its biography (default true)",
 }
 
 
@@ -76,11 +83,18 @@ class Design:
     shuffle: bool = True
     qa_mix: bool = True
     derived: bool = True
+    fullnames: bool = True
     probes: int = 400
     seed: int = 0
 
     def ablate(self, spec: str) -> Design:
-        """`renderings=1`, `shuffle=false`, `qa_mix=false`, `derived=false`."""
+        """`renderings=1`, `shuffle=false`, `qa_mix=false`, `derived=false`,
+        `fullnames=false`, or several joined by commas."""
+        if "," in spec:
+            d = self
+            for part in spec.split(","):
+                d = d.ablate(part)
+            return d
         key, sep, raw = spec.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in KNOBS:
@@ -231,7 +245,12 @@ def write_pack(d: Design, pack: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for src in sorted(_PACK.glob("*.j2")):
         text = src.read_text(encoding="utf-8")
-        params = {"intro_passes": d.renderings, "shuffle": d.shuffle, "derived": d.derived}
+        params = {
+            "intro_passes": d.renderings,
+            "shuffle": d.shuffle,
+            "derived": d.derived,
+            "fullnames": d.fullnames,
+        }
         text = text.replace("@PARAMS@", json.dumps(params))
         (out / src.name).write_text(text, encoding="utf-8")
 

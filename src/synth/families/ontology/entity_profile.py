@@ -47,9 +47,14 @@ def entity_profile(ctx: ItemContext) -> Draw:
                 states.append(f)
     e["props"] = props
     formal = document_formal(w, states)
-    # `params.shuffle: false` keeps sentence order fixed (an efficacy ablation).
+    # Efficacy ablations: `params.shuffle: false` keeps sentence order fixed,
+    # `params.fullnames: false` names the entity in the first sentence only.
     return Draw(
-        vars={"e": e, "shuffled": bool(ctx.params.get("shuffle", True))},
+        vars={
+            "e": e,
+            "shuffled": bool(ctx.params.get("shuffle", True)),
+            "fullnames": bool(ctx.params.get("fullnames", True)),
+        },
         formal=formal,
         difficulty=1,
     )
