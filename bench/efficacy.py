@@ -17,6 +17,7 @@ import platform
 from pathlib import Path
 
 from synth.efficacy import Design, EfficacyConfig, run_efficacy
+from synth.efficacy.design import condition_dir
 
 HEAD = ("stated", "reversed", "derived-depth-1", "derived-depth-2")
 
@@ -60,7 +61,7 @@ def main() -> None:
     conditions += [(a, base.ablate(a)) for a in ablations]
     reports = []
     for name, design in conditions:
-        folder = Path(args.out) / name.replace("=", "-").replace(",", "+")
+        folder = Path(args.out) / condition_dir(name)
         cfg = EfficacyConfig(
             out=str(folder),
             generate=True,

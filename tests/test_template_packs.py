@@ -130,6 +130,20 @@ def test_limits_leave_ordinary_templates_alone(tmp_path):
     assert lib.render("test.ok", {}) == ("012 4 abab 1024", None)  # the budget is per render
 
 
+def test_compiled_templates_are_cached_for_the_builtin_pack_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_CACHE_DIR", str(tmp_path / "cache"))
+    _write(tmp_path / "pack", "ok", "{{ 1 + 1 }}\n")
+    lib = TemplateLibrary([tmp_path / "pack"], builtin=False)
+    assert lib.render("test.ok", {}) == ("2", None)
+    cached = list((tmp_path / "cache").rglob("*.cache"))
+    assert cached == []  # a pack in a passing folder leaves nothing behind
+    builtin = TemplateLibrary()
+    tid = next(iter(builtin.variants))
+    builtin.compiled(tid, next(iter(builtin.variants[tid])))
+    cached = list((tmp_path / "cache").rglob("*.cache"))
+    assert cached  # the built-in pack's compiled code is kept for the next run
+
+
 # -- synth templates --------------------------------------------------------------------------
 
 

@@ -544,9 +544,27 @@ class TemplateLibrary:
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):
-    """A cache that cannot be written (full disk, read-only home) is no cache, not an error."""
+    """Compiled built-in templates only: they are what every run compiles, while packs in
+    passing folders (a test's, `synth efficacy`'s) would leave a file per path forever.
+    A cache that cannot be written (full disk, read-only home) is no cache, not an error."""
+
+    def __init__(self, directory: str, keep_under: Path):
+        super().__init__(directory)
+        self.keep_under = keep_under.resolve()
+
+    def get_bucket(self, environment, name, filename, source):  # type: ignore[no-untyped-def]
+        keep = bool(filename) and Path(filename).resolve().is_relative_to(self.keep_under)
+        if keep:
+            bucket = super().get_bucket(environment, name, filename, source)
+        else:  # compiled as if there were no cache
+            key, checksum = self.get_cache_key(name, filename), self.get_source_checksum(source)
+            bucket = jinja2.bccache.Bucket(environment, key, checksum)
+        bucket.keep = keep
+        return bucket
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if not getattr(bucket, "keep", False):
+            return
         try:
             super().dump_bytecode(bucket)
         except OSError:
@@ -582,7 +600,7 @@ def _bytecode_cache(env: jinja2.Environment) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return _TemplateCache(str(folder))
+    return _TemplateCache(str(folder), data_dir("templates"))
 
 
 def _capture(block, role: str, into: dict[str, str], env: PackSandbox):

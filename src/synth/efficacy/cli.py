@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synth.efficacy.design import KNOBS, Design
+from synth.efficacy.design import KNOBS, Design, condition_dir
 
 
 def summary_lines(report: dict) -> list[str]:
@@ -106,9 +106,7 @@ def efficacy_cmd(
     for spec in ablate:
         d = base.ablate(spec)
         name = spec.replace(" ", "").lower()
-        conditions.append(
-            (Path(out) / "ablate" / name.replace("=", "-").replace(",", "+"), d, name)
-        )
+        conditions.append((Path(out) / "ablate" / condition_dir(spec), d, name))
     for folder, design, name in conditions:
         cfg = EfficacyConfig(
             out=str(folder),

@@ -113,6 +113,12 @@ class Design:
         return dataclasses.asdict(self)
 
 
+def condition_dir(spec: str) -> str:
+    """A folder name for an ablation: `renderings=1,fullnames=false` →
+    `renderings-1+fullnames-false`."""
+    return spec.replace(" ", "").lower().replace("=", "-").replace(",", "+")
+
+
 def world_knobs(entities: int) -> dict[str, Any]:
     """A world a tiny model can hold: few kinds two levels deep, one property per kind,
     holding for every other kind (so a yes/no probe's chance is near one half),
