@@ -161,6 +161,21 @@ def test_compression_rejects_collapse_and_noise_keeps_prose():
     assert f.reason(row(noise[:150])) is None  # short texts are not judged
 
 
+def test_compression_ratio_equals_zlibs_with_its_default_window():
+    import random
+    import zlib
+
+    from synth.filters.compression import compression_ratio
+
+    rng = random.Random(3)
+    texts = [EN_PROSE, RU_PROSE, EN_PROSE * 40, "ab" * 20_000]  # the last two pass 32 KiB
+    texts += [random_chars(n) for n in (1, 7, 250, 251, 262, 263, 511, 774, 775, 5000)]
+    texts += [EN_PROSE[: rng.randrange(1, len(EN_PROSE))] for _ in range(200)]
+    for t in texts:
+        data = t.encode("utf-8")
+        assert compression_ratio(data) == len(zlib.compress(data, 6)) / len(data), len(data)
+
+
 def test_compression_band_widens_for_short_texts():
     f = CompressionFilter(max=0.45, slack=6.0)
     assert f.upper(200) > f.upper(800) > f.upper(3200) > 0.45

@@ -36,7 +36,7 @@ from synth.errors import UserError
 # per entity of the world and sizes the stage from each template's mean length in
 # characters (measured on the compact world). A 3M-parameter model stores facts only
 # after many exposures, and 15 minutes on two CPU cores read ≈6M word units (≈30M
-# characters): the 300-entity corpus is kept to ≈0.64M characters, read ≈36 times.
+# characters): the 300-entity corpus is kept to ≈0.77M characters, read ≈36 times.
 PER_ENTITY = {
     # Stated facts, asked of training entities only (≈2 times per attribute each). The
     # answer first restates the fact in one fixed biography wording ("Rex works as a
@@ -47,8 +47,12 @@ PER_ENTITY = {
     # value-only answers, 0.56 with the restatement, training questions ≈0.95 either way).
     "efficacy.qa_fact": 8.0,
     # Derived facts, answered by stating the fact as the biographies do, then the worked
-    # derivation (the same restatement as efficacy.qa_fact's, for derived facts).
-    "efficacy.qa_property": 1.0,
+    # derivation (the same restatement as efficacy.qa_fact's, for derived facts). Three
+    # per entity: a leaf kind's property is settled for that kind and open for the
+    # eleven others, so the model must learn (kind, property) pairs; with one question
+    # per entity (2-3 per pair) depth-1 probes stayed at chance (0.57 against 0.59),
+    # with three they reach 0.93.
+    "efficacy.qa_property": 3.0,
     "ontology.qa_relation": 0.5,
     "ontology.kind_entry": 0.15,  # kind entries again beside the entities
 }

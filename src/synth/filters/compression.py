@@ -30,7 +30,17 @@ from synth.row import Row
 
 
 def compression_ratio(data: bytes) -> float:
-    return len(zlib.compress(data, 6)) / len(data) if data else 0.0
+    """zlib level 6 compressed length over raw length.
+
+    The window is the smallest that still covers the whole text (deflate reaches back
+    at most window - 262 bytes): the same compressed length as zlib's default 32 KiB
+    window, without setting up and clearing that window for a text of a few hundred
+    bytes (15% of the call)."""
+    if not data:
+        return 0.0
+    wbits = min(15, max(9, (len(data) + 261).bit_length()))
+    z = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return (len(z.compress(data)) + len(z.flush())) / len(data)
 
 
 @dataclass
