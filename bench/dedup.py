@@ -193,7 +193,9 @@ def bench_quality(n: int) -> None:
         secs = time.perf_counter() - t0
         _report(name, docs, planted, kept, secs)
         d = f.stats()
-        print(f"      index: {d['band_keys']:,} band keys in a fixed {d['table_bytes'] >> 20} MiB, {d['band_keys_forgotten']:,} forgotten")
+        print(
+            f"      index: {d['band_keys']:,} band keys in a fixed {d['table_bytes'] >> 20} MiB, {d['band_keys_forgotten']:,} forgotten"
+        )
     _datasketch_lsh(docs, planted)
     exact = FilterChain([ExactDedupFilter()])
     for r in rows:

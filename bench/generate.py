@@ -22,20 +22,30 @@ import synth
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--tokens", default="5M")
     ap.add_argument("--tiers", default="command,structural,ontology")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"{'tier':<11} {'tokens':>11} {'rows':>9} {'best s':>8} {'best tokens/s':>14} {'median tokens/s':>16} {'per worker':>11}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"{'tier':<11} {'tokens':>11} {'rows':>9} {'best s':>8} {'best tokens/s':>14} {'median tokens/s':>16} {'per worker':>11}"
+    )
     for tier in args.tiers.split(","):
         seconds = []
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory() as out:
                 t0 = time.perf_counter()
-                m = synth.generate(synth.GenerateConfig(tier=tier, out=out, tokens=args.tokens, workers=args.workers, progress=False))
+                m = synth.generate(
+                    synth.GenerateConfig(
+                        tier=tier, out=out, tokens=args.tokens, workers=args.workers, progress=False
+                    )
+                )
                 seconds.append(time.perf_counter() - t0)
         tok, best = m["totals"]["tokens"], min(seconds)
         print(

@@ -1,9 +1,9 @@
 """Scale-out and memory figures for `synth generate` (prints numbers; asserts nothing).
 
-    python bench/scale.py workers            # tokens/s per tier at 1, 2 and N workers
-    python bench/scale.py memory             # peak RSS at two budgets 10x apart
-    python bench/scale.py ray                # the same run on a local Ray cluster vs local
-    python bench/scale.py breakdown          # where one process spends its time
+python bench/scale.py workers            # tokens/s per tier at 1, 2 and N workers
+python bench/scale.py memory             # peak RSS at two budgets 10x apart
+python bench/scale.py ray                # the same run on a local Ray cluster vs local
+python bench/scale.py breakdown          # where one process spends its time
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ def run(**kw) -> dict:
     """One generate in a fresh process; returns tokens, seconds and peak RSS (MiB) of its
     largest process (the run's own: with one worker it does all the work)."""
     with tempfile.TemporaryDirectory() as out:
-        p = subprocess.run([sys.executable, "-c", RUN, json.dumps({"out": out, **kw})], capture_output=True, text=True)
+        p = subprocess.run(
+            [sys.executable, "-c", RUN, json.dumps({"out": out, **kw})],
+            capture_output=True,
+            text=True,
+        )
         if p.returncode:
             sys.exit(p.stderr)
         return json.loads(p.stdout.strip().splitlines()[-1])
@@ -37,13 +41,19 @@ def run(**kw) -> dict:
 
 def workers(args) -> None:
     counts = sorted({1, 2, os.cpu_count() or 1})
-    print(f"{'tier':<11}" + "".join(f"{f'{n} worker(s)':>16}" for n in counts) + f"{'speed-up':>10}")
+    print(
+        f"{'tier':<11}" + "".join(f"{f'{n} worker(s)':>16}" for n in counts) + f"{'speed-up':>10}"
+    )
     for tier in args.tiers.split(","):
         rates = []
         for n in counts:
             r = run(tier=tier, tokens=args.tokens, workers=n)
             rates.append(r["tokens"] / r["seconds"])
-        print(f"{tier:<11}" + "".join(f"{x:>14,.0f}/s" for x in rates) + f"{rates[-1] / rates[0]:>9.2f}x")
+        print(
+            f"{tier:<11}"
+            + "".join(f"{x:>14,.0f}/s" for x in rates)
+            + f"{rates[-1] / rates[0]:>9.2f}x"
+        )
 
 
 def memory(args) -> None:
@@ -63,7 +73,9 @@ def ray(args) -> None:
     for tier in args.tiers.split(","):
         loc = run(tier=tier, tokens=args.tokens, workers=2)
         ray_ = run(tier=tier, tokens=args.tokens, workers=2, executor="ray")
-        print(f"{tier:<11} local {loc['tokens'] / loc['seconds']:>10,.0f} tok/s   ray {ray_['tokens'] / ray_['seconds']:>10,.0f} tok/s (incl. cluster start)")
+        print(
+            f"{tier:<11} local {loc['tokens'] / loc['seconds']:>10,.0f} tok/s   ray {ray_['tokens'] / ray_['seconds']:>10,.0f} tok/s (incl. cluster start)"
+        )
 
 
 def breakdown(args) -> None:
@@ -72,7 +84,11 @@ def breakdown(args) -> None:
 
     for tier in args.tiers.split(","):
         with tempfile.TemporaryDirectory() as out:
-            m = synth.generate(synth.GenerateConfig(tier=tier, out=out, tokens=args.tokens, workers=1, progress=False))
+            m = synth.generate(
+                synth.GenerateConfig(
+                    tier=tier, out=out, tokens=args.tokens, workers=1, progress=False
+                )
+            )
         steps = m["timing"]["steps_seconds"]
         total = m["timing"]["seconds"]
         print(f"{tier}: {total:.1f} s wall, {m['totals']['tokens'] / total:,.0f} tokens/s")
@@ -82,7 +98,9 @@ def breakdown(args) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("what", choices=["workers", "memory", "ray", "breakdown"])
     ap.add_argument("--tokens", default="5M")
     ap.add_argument("--tiers", default="command,structural,ontology")

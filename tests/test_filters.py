@@ -30,7 +30,7 @@ from synth.filters.contamination import ContaminationFilter
 from synth.filters.diversity import DiversityFilter
 from synth.filters.entropy import EntropyFilter, char_entropy
 from synth.filters.exact_dedup import ExactDedupFilter, normalize
-from synth.filters.language import LanguageFilter
+from synth.filters.language import LanguageFilter, script_share
 from synth.filters.length import LengthFilter
 from synth.filters.near_dedup import EMPTY, NearDedupFilter
 from synth.filters.repetition import GOPHER_DUP, GOPHER_TOP, RepetitionFilter
@@ -254,6 +254,21 @@ def test_language_by_script():
     assert f.reason(row(EN_PROSE, lang="de")) is None  # no script known: not checked
 
 
+def test_english_with_non_ascii_punctuation_is_judged_as_by_counting():
+    # English text whose only non-ASCII characters are not letters is Latin throughout;
+    # that shortcut must agree with counting the letters.
+    f = LanguageFilter(min_share={"en": 1.0}, min_letters=1)
+    rng = random.Random(3)
+    alphabet = "ab Z9_—“”…²½٣éßжΩ\u00a0"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        share, letters = script_share(text, "en")
+        expected = "language_mismatch" if letters and share < 1.0 else None
+        assert f.reason(row(text, lang="en")) == expected, text
+    assert f.reason(row("Rex — the “best” potter…", lang="en")) is None
+    assert f.reason(row("Rex — the best гончар", lang="en")) == "language_mismatch"
+
+
 def test_answer_checks_the_final_answer():
     f = AnswerFilter()
     ok = [
@@ -323,6 +338,8 @@ def test_minhash_is_deterministic_and_batched():
     batch = mh.signatures(texts)
     assert batch.shape == (len(texts), 112) and batch.dtype == np.uint32
     assert (batch == mh.signatures_of_sets([mh.shingles(t) for t in texts])).all()
+    sets = mh.shingle_sets(texts)  # one sort for all texts: each text's own sorted set
+    assert all(np.array_equal(got, mh.shingles(t)) for got, t in zip(sets, texts, strict=True))
     assert (batch == MinHasher().signatures(texts)).all()
     assert (batch[2] == EMPTY).all() and not (batch[3] == EMPTY).all()
     assert not (batch == MinHasher(seed=2).signatures(texts)).all()

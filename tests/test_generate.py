@@ -49,6 +49,24 @@ def test_n_tokens_is_what_the_tokenizer_says(corpus, tier):
         assert len(tok.encode(row["text"])) == row["n_tokens"]
 
 
+def test_count_is_the_length_of_encode():
+    # count() counts a chat's system turn apart (and once per distinct turn).
+    tok = load_tokenizer("qwen2.5")
+    chat = "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+    texts = [
+        chat,
+        chat.replace("Hi", "Hi there, how   are you?"),  # the same system turn again
+        chat.replace("terse", "a patient tutor"),
+        "<|im_start|>system\nno end of turn",
+        "<|im_start|>system<|im_end|>",
+        "<|im_start|>systematic\nreview<|im_end|>\ntail",
+        "A document without markup.",
+        "",
+    ]
+    assert tok.count(texts) == [len(tok.encode(t)) for t in texts]
+    assert tok.count(texts) == [len(tok.encode(t)) for t in texts]  # from the kept counts
+
+
 @pytest.mark.parametrize("tier", ["structural", "ontology"])
 def test_every_answer_rederives_from_formal(corpus, tier):
     out, _ = corpus(tier)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
+import jinja2.sandbox
 import pytest
 from click.testing import CliRunner
 
 from synth.errors import UserError
 from synth.templates_cli import templates
-from synth.templating import TemplateLibrary
+from synth.templating import PackSandbox, TemplateLibrary
 
 GUILD = Path(__file__).parent / "data" / "worlds" / "guild.yaml"
 
@@ -116,6 +118,44 @@ def test_endless_recursion_is_one_error(tmp_path):
     assert "recursion too deep" in _render_error(
         tmp_path, "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"
     )
+
+
+def _stop() -> None:
+    raise StopIteration
+
+
+# What PackSandbox decides without Jinja's general path (dict keys as attributes, loop
+# counters, calls of macros and plain functions), beside what the general path decides.
+SHORTCUTS = {
+    "{{ d.k }} {{ d.get('k') }}": {"d": {"k": 1}},
+    "{{ d.items() | list }}": {"d": {"items": 5}},  # the method, not the key
+    "{{ d.missing is defined }} {{ d.missing }}": {"d": {}},
+    "{{ d.pop }}": {"d": {"pop": 1}},  # a mutating method: unsafe
+    "{{ d.__class__ }}": {"d": {"__class__": 1}},
+    "{% for x in xs %}{{ loop.index }}{{ loop.last }}{{ loop.cycle('a', 'b') }}{% endfor %}": {
+        "xs": [3, 4]
+    },
+    "{% macro m(a) %}[{{ a }}]{% endmacro %}{% for i in xs %}{{ m(i) }}{% endfor %}": {
+        "xs": [1, 2]
+    },
+    "{{ f(1) }} {% for i in xs %}{{ f(i) }}{% endfor %}": {"f": lambda x: x + 1, "xs": [5]},
+    "{{ f(1) }}": {"f": jinja2.pass_context(lambda ctx, x: ctx["y"] + x), "y": 2},
+    "{{ f() }}": {"f": jinja2.sandbox.unsafe(lambda: 1)},
+    "{{ f() is defined }}": {"f": _stop},
+}
+
+
+@pytest.mark.parametrize("body", sorted(SHORTCUTS))
+def test_sandbox_shortcuts_decide_as_jinjas_sandbox(body):
+    def outcome(env: jinja2.Environment) -> str:
+        try:
+            return env.from_string(body).render(SHORTCUTS[body])
+        except Exception as e:  # the error's kind is the outcome
+            return type(e).__name__
+
+    ours = outcome(PackSandbox(undefined=jinja2.StrictUndefined))
+    jinjas = outcome(jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined))
+    assert ours == jinjas
 
 
 def test_limits_leave_ordinary_templates_alone(tmp_path):

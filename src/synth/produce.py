@@ -38,6 +38,8 @@ from synth.world.model import World
 BATCH = 64  # candidate rows rendered and tokenized together (a constant: part of the output)
 MIN_BATCH = 8  # the smallest batch near the end of a unit
 MAX_TRIES = 50  # consecutive rejections of one template before the run stops
+# `formal` as compact JSON; one encoder for every row (json.dumps with options builds one per call)
+_FORMAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
@@ -213,9 +215,7 @@ class Producer:
             concepts=spec.all_concepts,
             difficulty=int(draw.difficulty),
             answer=draw.answer,
-            formal=json.dumps(draw.formal, ensure_ascii=False, separators=(",", ":"))
-            if draw.formal is not None
-            else None,
+            formal=_FORMAL_JSON.encode(draw.formal) if draw.formal is not None else None,
             seed=seed,
         )
         if draw.answer is not None and self.world is not None:

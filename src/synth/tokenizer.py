@@ -25,6 +25,8 @@ QWEN2_SPECIAL = [
     "<|repo_name|>", "<|file_sep|>",
 ]  # fmt: skip
 BUILTIN = {"qwen2.5": "qwen.tiktoken"}
+_SYSTEM_TURN, _TURN_END = "<|im_start|>system", "<|im_end|>"
+_SYSTEM_TURNS_MAX = 4096  # system turns whose count is kept (memory stays bounded)
 
 
 class Tokenizer(Protocol):
@@ -54,6 +56,7 @@ class TiktokenQwen:
         )
         self.name = name
         self.fingerprint = f"{name}:{hashlib.sha256(raw).hexdigest()[:16]}"
+        self._system_turns: dict[str, int] = {}
 
     def encode(self, text: str) -> list[int]:
         # Chat markup such as <|im_start|> is a special token for the trainer too.
@@ -62,8 +65,24 @@ class TiktokenQwen:
     def count(self, texts: list[str]) -> list[int]:
         # A plain loop: workers scale with processes, and tiktoken's encode_batch pays
         # for a thread pool and a future per text (a third of the tokenize time).
-        encode = self.enc.encode
-        return [len(encode(t, allowed_special="all")) for t in texts]
+        # tiktoken encodes the text between special tokens piece by piece, so a chat's
+        # system turn, up to its <|im_end|>, counts apart from the rest: a run has a few
+        # system prompts, each counted once (Qwen's default one is in every chat sample).
+        encode, heads = self.enc.encode, self._system_turns
+        out = []
+        for t in texts:
+            if t.startswith(_SYSTEM_TURN) and (end := t.find(_TURN_END)) > 0:
+                end += len(_TURN_END)
+                head = t[:end]
+                n = heads.get(head)
+                if n is None:
+                    n = len(encode(head, allowed_special="all"))
+                    if len(heads) < _SYSTEM_TURNS_MAX:
+                        heads[head] = n
+                out.append(n + len(encode(t[end:], allowed_special="all")))
+            else:
+                out.append(len(encode(t, allowed_special="all")))
+        return out
 
 
 class HFTokenizer:

@@ -33,6 +33,15 @@ def _count(regex: re.Pattern[str], text: str) -> int:
     return len(text) - len(regex.sub("", text))  # chars matched, without a list of matches
 
 
+_ASCII = frozenset(map(chr, range(128)))
+
+
+def _ascii_letters_only(text: str) -> bool:
+    """No letter (as LETTERS_RE counts them: \\w but not a digit or "_") outside ASCII: the
+    usual English text with a dash or curly quotes."""
+    return not any(c.isalnum() and not c.isdecimal() for c in set(text).difference(_ASCII))
+
+
 def script_share(text: str, lang: str) -> tuple[float, int]:
     """(share of letters in `lang`'s script, letters counted)."""
     if lang != "en":  # Latin identifiers and code are fine in non-Latin text
@@ -65,7 +74,7 @@ class LanguageFilter:
         if row.lang not in SCRIPT:
             return None
         text = content_of(row)
-        if row.lang == "en" and text.isascii():
+        if row.lang == "en" and (text.isascii() or _ascii_letters_only(text)):
             return None  # every ASCII letter is Latin: the share is 1, never below min_share
         share, letters = script_share(text, row.lang)
         if letters >= self.min_letters and share < self.min_share[row.lang]:

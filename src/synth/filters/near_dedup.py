@@ -151,6 +151,10 @@ def _combine(wh: np.ndarray, n: int) -> np.ndarray:
     return splitmix64(h)
 
 
+def _doc_dtype(n: int) -> type:
+    return np.int16 if n <= np.iinfo(np.int16).max + 1 else np.int64
+
+
 def isin_sorted(x: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
     """`np.isin` for a sorted, unique right-hand side (binary search, no re-sorting)."""
     if sorted_values.size == 0:
@@ -191,8 +195,11 @@ class MinHasher:
     def shingle_sets_of_words(self, word_lists: list[list[str]]) -> list[np.ndarray]:
         """`shingle_sets` of texts given as their `words_of`."""
         x, counts = self._batch_shingles(word_lists)
-        doc = np.repeat(np.arange(counts.size), counts)
-        order = np.lexsort((x, doc))
+        # Sorted by text, then hash: hashes first, then a stable sort by text, which numpy
+        # does as a radix sort on 16-bit ints (together twice as fast as a lexsort).
+        doc = np.repeat(np.arange(counts.size, dtype=_doc_dtype(counts.size)), counts)
+        order = np.argsort(x)
+        order = order[np.argsort(doc[order], kind="stable")]
         x, doc = x[order], doc[order]
         first = np.ones(x.size, dtype=bool)
         first[1:] = (x[1:] != x[:-1]) | (doc[1:] != doc[:-1])
