@@ -172,3 +172,23 @@ def test_user_world_corpus_rederives(tmp_path, world):
         got = rederive(row["formal"])
         assert got == (True if row["answer"] is None else row["answer"]), row["id"]
     assert check_corpus(out).ok
+
+
+def test_a_run_leaves_the_callers_garbage_collector_as_it_was(tmp_path):
+    # A run freezes what setup built and collects seldom (synth.gc_policy), then undoes it.
+    import gc
+
+    import synth
+
+    before = gc.get_threshold()
+    gc.set_threshold(1234, 11, 12)
+    try:
+        synth.generate(
+            synth.GenerateConfig(
+                tier="command", out=str(tmp_path / "out"), tokens="20k", workers=1, progress=False
+            )
+        )
+        assert gc.get_threshold() == (1234, 11, 12)
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.set_threshold(*before)

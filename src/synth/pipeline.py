@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from synth import __version__
+from synth import __version__, gc_policy
 from synth.backends.base import add_counters, llm_summary
 from synth.backends.options import backend_options, fingerprint_options
 from synth.chat import get_format, infer_format, resolve_system_prompt
@@ -370,7 +370,7 @@ class _Generation:
 
             producer.backend.on_progress = show
         try:
-            with self._executor(workers, producer) as ex:
+            with gc_policy.settled(), self._executor(workers, producer) as ex:
                 for res in self._results(ex, plan, st):
                     t0 = time.perf_counter()
                     table = _first_tokens(

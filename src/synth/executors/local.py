@@ -6,6 +6,7 @@ import multiprocessing as mp
 from collections import deque
 from collections.abc import Iterable, Iterator
 
+from synth import gc_policy
 from synth.curriculum.plan import Unit
 from synth.produce import Producer, Settings, UnitResult
 
@@ -15,6 +16,7 @@ _PRODUCER: Producer | None = None
 def _init(settings: Settings) -> None:
     global _PRODUCER
     _PRODUCER = Producer.from_settings(settings)
+    gc_policy.settle()
 
 
 def _run(unit: Unit, target: int | None) -> UnitResult:

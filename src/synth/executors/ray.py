@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 
+from synth import gc_policy
 from synth.curriculum.plan import Unit
 from synth.errors import UserError
 from synth.produce import Producer, Settings, UnitResult
@@ -34,6 +35,7 @@ def _produce(settings: Settings, unit: Unit, target: int | None) -> UnitResult:
     global _PRODUCER
     if _PRODUCER is None or _PRODUCER[0] != settings:
         _PRODUCER = (settings, Producer.from_settings(settings))
+        gc_policy.settle()
     return _PRODUCER[1].produce(unit, target)
 
 
@@ -42,6 +44,7 @@ class _Engine:
 
     def __init__(self, settings: Settings):
         self.producer = Producer.from_settings(settings)
+        gc_policy.settle()
 
     def produce(self, unit: Unit, target: int | None) -> UnitResult:
         return self.producer.produce(unit, target)
