@@ -175,7 +175,7 @@ def test_user_world_corpus_rederives(tmp_path, world):
 
 
 def test_a_run_leaves_the_callers_garbage_collector_as_it_was(tmp_path):
-    # A run freezes what setup built and collects seldom (synth.gc_policy), then undoes it.
+    # A run freezes what setup built (synth.gc_policy), and unfreezes it at the end.
     import gc
 
     import synth
