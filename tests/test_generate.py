@@ -174,21 +174,15 @@ def test_user_world_corpus_rederives(tmp_path, world):
     assert check_corpus(out).ok
 
 
-def test_a_run_leaves_the_callers_garbage_collector_as_it_was(tmp_path):
+def test_a_run_leaves_nothing_frozen_in_the_callers_process(tmp_path):
     # A run freezes what setup built (synth.gc_policy), and unfreezes it at the end.
     import gc
 
     import synth
 
-    before = gc.get_threshold()
-    gc.set_threshold(1234, 11, 12)
-    try:
-        synth.generate(
-            synth.GenerateConfig(
-                tier="command", out=str(tmp_path / "out"), tokens="20k", workers=1, progress=False
-            )
+    synth.generate(
+        synth.GenerateConfig(
+            tier="command", out=str(tmp_path / "out"), tokens="20k", workers=1, progress=False
         )
-        assert gc.get_threshold() == (1234, 11, 12)
-        assert gc.get_freeze_count() == 0
-    finally:
-        gc.set_threshold(*before)
+    )
+    assert gc.get_freeze_count() == 0
