@@ -546,6 +546,25 @@ def test_diversity_measures_and_never_rejects():
     json.dumps(d)
 
 
+def test_diversity_between_checkpoints_follows_the_rows_kept_since():
+    # stats() is asked at every checkpoint; what it reports must be that of all rows so far.
+    rng = random.Random(5)
+    rows = [row("The same sentence again.", template="t") for _ in range(30)]
+    rows += [row(wordy_sample(rng), template="t") for _ in range(30)]
+    growing, fresh = DiversityFilter(reservoir=20), DiversityFilter(reservoir=20)
+    for r in rows[:30]:
+        growing.accept(r)
+    before = growing.stats()["templates"]["t"]
+    assert growing.stats()["templates"]["t"] == before  # asked again, nothing new
+    for r in rows[30:]:
+        growing.accept(r)
+    for r in rows:
+        fresh.accept(r)
+    after = growing.stats()["templates"]["t"]
+    assert after == fresh.stats()["templates"]["t"]
+    assert after["distinct_2"] > before["distinct_2"] and after["rows"] == 60
+
+
 # --- the chain ------------------------------------------------------------------------------
 
 

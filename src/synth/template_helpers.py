@@ -110,7 +110,7 @@ FILTERS.update(
 def item_globals(rng: random.Random) -> dict[str, Any]:
     def pick(*options: Any) -> Any:
         seq = options[0] if len(options) == 1 and isinstance(options[0], (list, tuple)) else options
-        return seq[rng.randrange(len(seq))]
+        return rng.choice(seq)  # the same draw as seq[rng.randrange(len(seq))], cheaper
 
     def shuffle(seq: Any) -> list:
         out = list(seq)

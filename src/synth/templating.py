@@ -27,7 +27,7 @@ import math
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -260,6 +260,13 @@ class PackSandbox(ImmutableSandboxedEnvironment):
                 self.filters[name] = self._capped(name, self.filters[name])
         if "format" in self.filters:
             self.filters["format"] = self._checked_format(self.filters["format"])
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict where Jinja keeps a ChainMap over the environment's globals: every
+        # render copies a template's globals into its context, and copying a ChainMap
+        # cost 2.5% of the command tier. The globals are set above, before any template
+        # loads, so a snapshot misses nothing.
+        return {**self.globals, **(d or {})}
 
     @contextmanager
     def limits(self) -> Iterator[None]:

@@ -36,6 +36,9 @@ class _Reservoir:
     size: int
     seen: int = 0
     heap: list[tuple[int, str, str]] = field(default_factory=list)  # (-priority, id, text)
+    # diversity_of(texts()) until the heap changes: every checkpoint's manifest asks for
+    # it, and most groups (templates of earlier stages) have not changed since the last.
+    _diversity: ClassVar[dict[str, Any] | None] = None
 
     def add(self, prio: int, row_id: str, text: str) -> None:
         self.seen += 1
@@ -44,6 +47,9 @@ class _Reservoir:
             heapq.heappush(self.heap, item)
         elif prio < -self.heap[0][0]:
             heapq.heapreplace(self.heap, item)
+        else:
+            return
+        self._diversity = None
 
     def wants(self, prio: int) -> bool:
         """Whether `add` with this priority would keep the row."""
@@ -51,6 +57,11 @@ class _Reservoir:
 
     def texts(self) -> list[str]:
         return [t for _, _, t in sorted(self.heap, key=lambda x: -x[0])]
+
+    def diversity(self) -> dict[str, Any]:
+        if self._diversity is None:
+            self._diversity = diversity_of(self.texts())
+        return self._diversity
 
 
 def diversity_of(texts: list[str]) -> dict[str, Any]:
@@ -96,5 +107,5 @@ class DiversityFilter:
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"templates": {}, "stages": {}}
         for (kind, name), group in sorted(self._groups.items()):
-            out[kind][name] = {"rows": group.seen, **diversity_of(group.texts())}
+            out[kind][name] = {"rows": group.seen, **group.diversity()}
         return out

@@ -160,7 +160,7 @@ def choose(rng: random.Random, options: list, ok: Callable[[Any], bool], tries: 
     """A uniformly random option among those `ok` accepts (by rejection: cheaper than
     testing every option when most are fine), or None."""
     for _ in range(tries):
-        x = options[rng.randrange(len(options))]
+        x = rng.choice(options)
         if ok(x):
             return x
     return None
