@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,26 @@ def test_help_teaches():
     assert p.returncode == 0
     for word in ("--tier", "--tokens", "load_from_disk", "Examples"):
         assert word in p.stdout
+
+
+def test_a_run_that_drops_mostly_duplicates_says_so(tmp_path):
+    from synth.cli import REJECTED_NOTE_SHARE, rejection_note
+
+    out = tmp_path / "o"
+    guild = Path(__file__).parent / "data" / "worlds" / "guild.yaml"
+    args = ("--tier", "ontology", "--world", str(guild), "--tokens", "300k", "-q", "--workers", "1")
+    p = run("generate", "--out", str(out), *args)
+    assert p.returncode == 0, p.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    t = m["totals"]
+    assert t["rejected"] / (t["rejected"] + t["rows"]) < REJECTED_NOTE_SHARE
+    assert "note:" not in p.stderr and rejection_note(m) is None
+
+    # The same world at a budget far beyond it: duplicates dominate what was drawn.
+    for reason in ("exact_dup", "near_dup"):
+        m["filters"]["corpus"]["rejected"][reason] *= 20
+    t["rejected"] = sum(m["filters"]["corpus"]["rejected"].values())
+    note = rejection_note(m)
+    assert note is not None and "exact_dup" in note and "world is small" in note
+    m["filters"]["corpus"]["rejected"] = {"template_share": t["rejected"]}
+    assert "template_share" in rejection_note(m) and "world" not in rejection_note(m)

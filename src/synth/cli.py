@@ -203,6 +203,36 @@ def generate(**kw) -> None:
         f"{kw['out']}: {t['rows']:,} rows, {t['tokens']:,} tokens in {t['shards']} shard(s); "
         f"eval probes in {kw['out']}/eval"
     )
+    note = rejection_note(m)
+    if note:
+        click.echo(f"synth: note: {note}", err=True)
+
+
+REJECTED_NOTE_SHARE = 0.3  # the default tiers reject 0.5-21%
+
+
+def rejection_note(manifest: dict) -> str | None:
+    """One line when filters threw away much of what was drawn. The corpus still meets its
+    budget, but mostly-duplicate draws mean the world is too small for the budget: the
+    corpus says the same things over and over (or a filter band does not fit the data)."""
+    t = manifest["totals"]
+    seen = t["rejected"] + t["rows"]
+    if not seen or t["rejected"] / seen < REJECTED_NOTE_SHARE:
+        return None
+    reasons: dict[str, int] = {}
+    for side in ("sample", "corpus"):
+        for r, n in manifest["filters"].get(side, {}).get("rejected", {}).items():
+            reasons[r] = reasons.get(r, 0) + n
+    top = sorted(reasons.items(), key=lambda rn: (-rn[1], rn[0]))[:3]
+    line = f"{t['rejected'] / seen:.0%} of the samples drawn were rejected"
+    line += f" ({', '.join(f'{r} {n:,}' for r, n in top)})" if top else ""
+    dups = reasons.get("exact_dup", 0) + reasons.get("near_dup", 0)
+    if dups * 2 >= sum(reasons.values()) > 0:
+        line += (
+            ", mostly as duplicates: the world is small for this budget, so the corpus"
+            " repeats it (a larger world or a smaller --tokens gives fewer repeats)"
+        )
+    return line + "; manifest.json → filters has every count"
 
 
 @cli.group()
