@@ -134,6 +134,7 @@ def test_help_teaches():
 
 def test_a_run_that_drops_mostly_duplicates_says_so(tmp_path):
     from synth.cli import REJECTED_NOTE_SHARE, rejection_note
+    from synth.pipeline import rejected_share
 
     out = tmp_path / "o"
     guild = Path(__file__).parent / "data" / "worlds" / "guild.yaml"
@@ -142,7 +143,7 @@ def test_a_run_that_drops_mostly_duplicates_says_so(tmp_path):
     assert p.returncode == 0, p.stderr
     m = json.loads((out / "manifest.json").read_text())
     t = m["totals"]
-    assert t["rejected"] / (t["rejected"] + t["rows"]) < REJECTED_NOTE_SHARE
+    assert rejected_share(t["rejected"], t["rows"]) < REJECTED_NOTE_SHARE
     assert "note:" not in p.stderr and rejection_note(m) is None
 
     # The same world at a budget far beyond it: duplicates dominate what was drawn.

@@ -215,16 +215,18 @@ def rejection_note(manifest: dict) -> str | None:
     """One line when filters threw away much of what was drawn. The corpus still meets its
     budget, but mostly-duplicate draws mean the world is too small for the budget: the
     corpus says the same things over and over (or a filter band does not fit the data)."""
+    from synth.pipeline import rejected_share
+
     t = manifest["totals"]
-    seen = t["rejected"] + t["rows"]
-    if not seen or t["rejected"] / seen < REJECTED_NOTE_SHARE:
+    share = rejected_share(t["rejected"], t["rows"])
+    if share < REJECTED_NOTE_SHARE:
         return None
     reasons: dict[str, int] = {}
     for side in ("sample", "corpus"):
         for r, n in manifest["filters"].get(side, {}).get("rejected", {}).items():
             reasons[r] = reasons.get(r, 0) + n
     top = sorted(reasons.items(), key=lambda rn: (-rn[1], rn[0]))[:3]
-    line = f"{t['rejected'] / seen:.0%} of the samples drawn were rejected"
+    line = f"{share:.0%} of the samples drawn were rejected"
     line += f" ({', '.join(f'{r} {n:,}' for r, n in top)})" if top else ""
     dups = reasons.get("exact_dup", 0) + reasons.get("near_dup", 0)
     if dups * 2 >= sum(reasons.values()) > 0:

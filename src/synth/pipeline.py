@@ -364,7 +364,7 @@ class _Generation:
             # the LLM part of the progress line, refreshed while a batch generates
             def show(p, st=st, stage_acc=stage_acc):
                 bar.set_postfix_str(
-                    f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}, {progress_text(p)}",
+                    f"rejected {rejected_share(st.rejected, stage_acc.rows):.1%}, {progress_text(p)}",
                     refresh=True,
                 )
 
@@ -401,7 +401,7 @@ class _Generation:
                     st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
                     bar.update(tokens)
                     bar.set_postfix_str(
-                        f"rejected {st.rejected / max(1, st.rejected + stage_acc.rows):.1%}",
+                        f"rejected {rejected_share(st.rejected, stage_acc.rows):.1%}",
                         refresh=False,
                     )
                     if st.kept_tokens >= run.budget:
@@ -561,6 +561,12 @@ class _Generation:
             "resume": {"next_unit": st.next_unit},
             **({"llm": llm_summary(getattr(st, "llm", {}))} if c.backend != "template" else {}),
         }
+
+
+def rejected_share(rejected: int, rows: int) -> float:
+    """Rejected samples over all that reached the filters: the progress bar's figure, and
+    the CLI's closing note's."""
+    return rejected / max(1, rejected + rows)
 
 
 def merge_sample_stats(stats: list[dict]) -> dict:

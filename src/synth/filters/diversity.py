@@ -38,7 +38,7 @@ class _Reservoir:
     heap: list[tuple[int, str, str]] = field(default_factory=list)  # (-priority, id, text)
     # diversity_of(texts()) until the heap changes: every checkpoint's manifest asks for
     # it, and most groups (templates of earlier stages) have not changed since the last.
-    _diversity: ClassVar[dict[str, Any] | None] = None
+    _diversity: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, prio: int, row_id: str, text: str) -> None:
         self.seen += 1
