@@ -23,7 +23,7 @@ from synth.backends.cache import ResponseCache
 from synth.backends.hf import HFEngine, convert_gguf
 from synth.backends.realise import LLMBackend
 from synth.families.base import Scope
-from synth.produce import Producer, Settings
+from synth.generation.unit import Producer, Settings
 from synth.row import Row
 
 TEMPLATES = ["structural.syllogism", "structural.multi_hop", "structural.propositional"]

@@ -41,7 +41,8 @@ from synth.backends.realise import (
 )
 from synth.errors import RunStopped, UserError
 from synth.families.base import Scope
-from synth.produce import Producer, Settings
+from synth.generation import GenerateConfig
+from synth.generation.resolve import make_producer
 
 # The fake-server tests drive the `openai` engine: they need the openai client (the
 # `openai` extra); the realiser, cache and AIMD tests do not.
@@ -210,7 +211,7 @@ class ScriptEngine:
 
 @pytest.fixture(scope="module")
 def producer():
-    return Producer.from_settings(Settings(tier="structural", seed=0))
+    return make_producer(GenerateConfig(tier="structural", seed=0, progress=False))
 
 
 def rows_of(producer, tids, start=0):
@@ -437,7 +438,7 @@ def test_paraphrase_must_keep_every_name(producer):
 
 
 def test_persona_keeps_exact_output(producer):
-    cmd = Producer.from_settings(Settings(tier="command", seed=0))
+    cmd = make_producer(GenerateConfig(tier="command", seed=0, progress=False))
     rows = [cmd.item("command.code_rename", (0, i), 1, Scope(), 0)[0] for i in range(2)]
 
     def reply(req):
@@ -748,7 +749,7 @@ def test_eval_scores_probes_against_chance(tmp_path, clean_run):
 def test_eval_command_prints_accuracy_and_chance(tmp_path, clean_run):
     from click.testing import CliRunner
 
-    from synth.cli import cli
+    from synth.cli.main import cli
 
     clean_out, _, _ = clean_run
     with FakeServer() as s:

@@ -14,7 +14,7 @@ import synth
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "synth.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "synth", *args], capture_output=True, text=True, timeout=300
     )
 
 
@@ -133,8 +133,8 @@ def test_help_teaches():
 
 
 def test_a_run_that_drops_mostly_duplicates_says_so(tmp_path):
-    from synth.cli import REJECTED_NOTE_SHARE, rejection_note
-    from synth.pipeline import rejected_share
+    from synth.cli.generate import REJECTED_NOTE_SHARE, rejection_note
+    from synth.generation.run import rejected_share
 
     out = tmp_path / "o"
     guild = Path(__file__).parent / "data" / "worlds" / "guild.yaml"

@@ -20,9 +20,8 @@ import pytest
 import yaml
 
 import synth.families.instruction  # noqa: F401  (registers the families)
-from synth.config import load_tier
+from synth.curriculum.tier import load_tier
 from synth.families.base import FAMILIES, ItemContext, Scope
-from synth.families.instruction import SCORERS
 from synth.families.instruction import code_transform as code_mod
 from synth.families.instruction import command_program as prog_mod
 from synth.families.instruction import number_format as num_mod
@@ -30,8 +29,8 @@ from synth.families.instruction import string_transform as str_mod
 from synth.families.instruction.common import render_safe
 from synth.paths import data_dir
 from synth.rng import derive_seed, rng_for
-from synth.template_helpers import item_globals
 from synth.templating import TemplateLibrary
+from synth.templating.item import render_item
 
 TEMPLATES = data_dir("templates")
 COMMAND_DIR = TEMPLATES / "en" / "command"
@@ -47,25 +46,10 @@ def lib(tmp_path_factory) -> TemplateLibrary:
 
 
 def make_item(lib: TemplateLibrary, tid: str, seed: int, difficulty: int, split: str = "train"):
-    """Draw and render one item exactly as the producer does."""
-    spec = lib.spec(tid)
+    """Draw and render one item on the producer's path (`render_item`)."""
     rng = rng_for(derive_seed(seed, "command", split, tid, 0, seed))
-    lo, hi = spec.difficulty
-    d = min(max(difficulty, lo), hi)
-    ctx = ItemContext(
-        rng=rng,
-        world=None,
-        difficulty=d,
-        params=spec.params,
-        lang=spec.lang,
-        split=split,
-        scope=Scope(),
-        position=seed,
-    )
-    draw = FAMILIES[spec.family].fn(ctx)
-    variables = {**draw.vars, **item_globals(rng), "difficulty": draw.difficulty, "lang": spec.lang}
-    _, messages = lib.render(tid, variables)
-    return draw, messages
+    s = render_item(lib, lib.spec(tid), None, rng, difficulty, Scope(), split=split, position=seed)
+    return s.draw, s.messages
 
 
 def items(lib: TemplateLibrary, tid: str, seeds: int = 12):
@@ -104,7 +88,7 @@ def test_enough_templates(lib):
         assert spec.family in FAMILIES and FAMILIES[spec.family].kind == "instruction"
         assert spec.difficulty[0] <= spec.difficulty[1]
         families.add(spec.family)
-    assert families == set(SCORERS)
+    assert families == {n for n, f in FAMILIES.items() if f.kind == "instruction"}
 
 
 def test_curriculum_names_every_template_and_layers_concepts(lib):
@@ -170,7 +154,7 @@ def test_renders_with_exact_answer(lib, tid):
 
 @pytest.mark.parametrize("tid", TIDS)
 def test_scorer_accepts_expected_and_rejects_corruption(lib, tid):
-    score = SCORERS[lib.spec(tid).family]
+    score = FAMILIES[lib.spec(tid).family].score
     for _, draw, msgs in items(lib, tid, seeds=4):
         answer = draw.answer
         reply = reply_of(msgs)
@@ -225,7 +209,7 @@ def _draws(family: str, params: dict, n: int = 40, difficulties=range(1, 9)):
                 rng=rng_for("t", family, d, s),
                 world=None,
                 difficulty=d,
-                params=params,
+                params=FAMILIES[family].parse_params(params, "test"),
                 lang="en",
                 split="train",
                 scope=Scope(),
@@ -509,14 +493,14 @@ def test_command_program_answers():
 
 
 def test_scorers_are_lenient_only_where_harmless():
-    assert SCORERS["list_ops"]("Answer: [1,2, 3]", "[1, 2, 3]")
-    assert not SCORERS["list_ops"]("Answer: [1, 3, 2]", "[1, 2, 3]")
-    assert SCORERS["number_format"]("Answer: One thousand, two hundred", "one thousand two hundred")
-    assert not SCORERS["string_transform"]("Answer: helloworld", "helloWorld")
-    assert SCORERS["code_transform"](
+    assert FAMILIES["list_ops"].score("Answer: [1,2, 3]", "[1, 2, 3]")
+    assert not FAMILIES["list_ops"].score("Answer: [1, 3, 2]", "[1, 2, 3]")
+    assert FAMILIES["number_format"].score("Answer: One thousand, two hundred", "one thousand two hundred")
+    assert not FAMILIES["string_transform"].score("Answer: helloworld", "helloWorld")
+    assert FAMILIES["code_transform"].score(
         "```python\nx = [a*2 for a in b]\n```", "x = [a * 2 for a in b]"
     )
-    assert SCORERS["record_format"]('```json\n[{"a": 1}]\n```', '[\n{"a": 1}\n]')
-    assert not SCORERS["record_format"]('```json\n[{"a": 2}]\n```', '[\n{"a": 1}\n]')
-    assert not SCORERS["command_program"]("no answer here", "7")
-    assert not SCORERS["string_transform"](None, "x")  # type: ignore[arg-type]
+    assert FAMILIES["record_format"].score('```json\n[{"a": 1}]\n```', '[\n{"a": 1}\n]')
+    assert not FAMILIES["record_format"].score('```json\n[{"a": 2}]\n```', '[\n{"a": 1}\n]')
+    assert not FAMILIES["command_program"].score("no answer here", "7")
+    assert not FAMILIES["string_transform"].score(None, "x")  # type: ignore[arg-type]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synth.config import load_tier
 from synth.curriculum.check import check_corpus, read_rows
 from synth.curriculum.concepts import build_graph, to_dot
+from synth.curriculum.tier import load_tier
 from synth.errors import UserError
 from synth.templating import TemplateLibrary
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from synth.cli import cli
+from synth.cli.main import cli
 from synth.efficacy.corpus import generate_corpus
 from synth.efficacy.design import Design
 from synth.errors import UserError

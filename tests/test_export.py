@@ -13,11 +13,11 @@ from click.testing import CliRunner
 
 import synth
 from synth.chat import chatml, mistral_nemo
-from synth.cli import _Group
+from synth.cli.export import export as export_command
+from synth.cli.main import Group
 from synth.curriculum.check import read_rows
 from synth.errors import UserError
 from synth.export import FORMATS, IGNORE_INDEX, export, labels_for
-from synth.export_cli import export as export_command
 from synth.tokenizer import load_tokenizer
 
 COLUMNS = ["id", "text", "messages", "n_tokens"]
@@ -294,7 +294,7 @@ def test_options_that_only_apply_to_tokenized(corpora, tmp_path):
 def test_cli(corpora, tmp_path):
     out, rows = corpora["command"]
 
-    @click.group(cls=_Group)
+    @click.group(cls=Group)
     def cli() -> None:
         pass
 

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from synth.filter_cli import filter_cmd
+from synth.cli.filter import filter_cmd
 
 SUBJ = ("the fisherman|a young teacher|the old miller|my neighbour|the captain|a tired nurse|"
         "the village doctor|our guide|the baker|a quiet student|the mayor|an engineer|the shepherd|"
@@ -371,7 +371,7 @@ def test_error_mid_stream_leaves_out_as_it_was(tmp_path):
 
 
 def test_registered_on_the_main_cli():
-    from synth.cli import cli
+    from synth.cli.main import cli
 
     result = CliRunner().invoke(cli, ["filter", "--help"])
     assert result.exit_code == 0

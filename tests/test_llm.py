@@ -29,7 +29,8 @@ from synth.backends import get_backend
 from synth.backends.base import Request, Sampling
 from synth.backends.realise import REJECTED
 from synth.families.base import Scope
-from synth.produce import Producer, Settings
+from synth.generation import GenerateConfig
+from synth.generation.resolve import make_producer
 
 # Before torch loads: idle OpenMP threads sleep (spinning threads crawl on a shared machine).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -102,7 +103,7 @@ def small_tier(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def producer():
-    return Producer.from_settings(Settings(tier="structural", seed=3))
+    return make_producer(GenerateConfig(tier="structural", seed=3, progress=False))
 
 
 def structural_rows(producer, n=4):

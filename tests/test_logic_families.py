@@ -25,12 +25,11 @@ except ImportError:  # a sibling family package is mid-edit: load ours without i
     _pkg.__path__ = [str(Path(synth.__file__).parent / "families")]
     sys.modules["synth.families"] = _pkg
 import synth.families.logic  # noqa: E402,F401
-from synth.config import load_tier  # noqa: E402
+from synth.curriculum.tier import load_tier  # noqa: E402
 from synth.errors import UserError  # noqa: E402
 from synth.families.base import ItemContext, Scope, get_family  # noqa: E402
-from synth.families.logic.common import extract_answer, score  # noqa: E402
-from synth.template_helpers import item_globals  # noqa: E402
 from synth.templating import TemplateLibrary  # noqa: E402
+from synth.templating.item import family_params, render_item  # noqa: E402
 
 ANSWER_WORD = {"true": "True", "false": "False", "unknown": "Unknown"}
 
@@ -51,22 +50,8 @@ IDS = structural_ids()
 
 def render(lib: TemplateLibrary, tid: str, seed: int, d: int):
     spec = lib.spec(tid)
-    rng = random.Random(seed)
-    ctx = ItemContext(
-        rng=rng,
-        world=None,
-        difficulty=d,
-        params=spec.params,
-        lang="en",
-        split="train",
-        scope=Scope(),
-        position=0,
-    )
-    draw = get_family(spec.family).fn(ctx)
-    text, messages = lib.render(
-        spec.id, {**draw.vars, **item_globals(rng), "difficulty": d, "lang": "en"}
-    )
-    return spec, draw, text, messages
+    s = render_item(lib, spec, None, random.Random(seed), d, Scope())
+    return spec, s.draw, s.text, s.messages
 
 
 def full_text(text, messages) -> str:
@@ -187,7 +172,7 @@ def test_renders_and_answers(lib, tid):
             assert roles[-2:] == ["user", "assistant"] and roles[0] in ("system", "user")
         last = final_text(text, messages).rstrip().split("\n")[-1]
         assert last == f"Answer: {ANSWER_WORD[draw.answer]}", (tid, seed, last)
-        assert extract_answer(final_text(text, messages)) == draw.answer
+        assert get_family(spec.family).score(final_text(text, messages), draw.answer)
 
 
 @pytest.mark.parametrize("tid", IDS)
@@ -256,12 +241,13 @@ def test_answer_balance(lib, tid):
     labels = Counter()
     for s in range(300):
         ctx = ItemContext(
-            random.Random(s), None, lo + s % (hi - lo + 1), spec.params, "en", "train", Scope(), 0
+            random.Random(s), None, lo + s % (hi - lo + 1), family_params(spec), "en", "train",
+            Scope(), 0,
         )
         labels[fam.fn(ctx).answer] += 1
     want = (
         {"true", "false"}
-        if spec.params.get("assumption", "closed") == "closed"
+        if family_params(spec).assumption == "closed"
         else {"true", "false", "unknown"}
     )
     assert set(labels) == want, labels
@@ -309,32 +295,32 @@ def test_counterfactual_contrast(lib):
 
 
 def test_params_are_checked():
-    ctx = ItemContext(random.Random(0), None, 3, {"bogus": 1}, "en", "train", Scope(), 0)
     for fam in ("theory_chain", "relation_chain", "propositional", "counterfactual"):
-        with pytest.raises(UserError, match="unknown param"):
-            get_family(fam).fn(ctx)
-    with pytest.raises(UserError, match="assumption"):
-        get_family("theory_chain").fn(
-            ItemContext(
-                random.Random(0), None, 3, {"assumption": "half"}, "en", "train", Scope(), 0
-            )
-        )
+        with pytest.raises(UserError, match="t.j2:7: params: unknown key 'bogus'"):
+            get_family(fam).parse_params({"bogus": 1}, "t.j2:7")
+    with pytest.raises(UserError, match="'assumption' must be one of closed, open, any"):
+        get_family("theory_chain").parse_params({"assumption": "half"}, "t.j2:7")
+    with pytest.raises(UserError, match=r"'negation' must be in \[0.0, 1.0\]"):
+        get_family("relation_chain").parse_params({"negation": 2}, "t.j2:7")
 
 
 def test_difficulty_is_clamped():
     for fam in ("theory_chain", "relation_chain", "propositional", "counterfactual"):
         for d, want in ((0, 1), (-3, 1), (20, 8)):
+            params = get_family(fam).parse_params({}, "test")
             draw = get_family(fam).fn(
-                ItemContext(random.Random(5), None, d, {}, "en", "eval", Scope(), 0)
+                ItemContext(random.Random(5), None, d, params, "en", "eval", Scope(), 0)
             )
             assert draw.difficulty == want
 
 
-def test_score():
-    assert score("true", "Reasoning...\nAnswer: True") == 1.0
-    assert score("unknown", "Answer: true\nwait\nAnswer: Unknown") == 1.0
-    assert score("false", "Answer: True") == 0.0
-    assert score("false", "no answer line") == 0.0
+def test_score_reads_the_reply_as_the_answer_filter_does():
+    score = get_family("theory_chain").score
+    assert score("Reasoning...\nAnswer: True", "true")
+    assert score("Answer: true\nwait\nAnswer: Unknown", "unknown")
+    assert score("Answer: Yes", "true")  # the answer filter's reading: Yes states true
+    assert not score("Answer: True", "false")
+    assert not score("no answer line", "false")
 
 
 def test_curriculum(lib):

@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
+from synth.cli.plan import plan
 from synth.errors import UserError
-from synth.plan import cli as plan_cli
-from synth.plan.cli import DEFAULT_BUDGETS, plan, tier_budget
+from synth.plan import build as plan_build
+from synth.plan.build import DEFAULT_BUDGETS, tier_budget
 from synth.plan.estimate import (
     GIB,
     GenSetup,
@@ -482,25 +483,25 @@ def test_disk_is_tokens_times_bytes_per_token() -> None:
 
 
 def test_tier_budget_falls_back_to_defaults_when_the_curriculum_is_missing(monkeypatch) -> None:
-    import synth.config
+    import synth.curriculum.tier
 
     def broken(_tier: str):
         raise UserError("--tier: unknown tier")
 
-    monkeypatch.setattr(synth.config, "load_tier", broken)
+    monkeypatch.setattr(synth.curriculum.tier, "load_tier", broken)
     assert tier_budget("ontology") == (DEFAULT_BUDGETS["ontology"], "built-in default")
     with pytest.raises(UserError):
         tier_budget("no-such-tier")
 
 
 def test_tier_budget_prefers_the_curriculum_file(monkeypatch) -> None:
-    import synth.config
+    import synth.curriculum.tier
 
     class Cfg:
         budget = 123_000_000
         source = "curricula/command.yaml"
 
-    monkeypatch.setattr(synth.config, "load_tier", lambda _t: Cfg())
+    monkeypatch.setattr(synth.curriculum.tier, "load_tier", lambda _t: Cfg())
     assert tier_budget("command") == (123_000_000, "curricula/command.yaml")
 
 
@@ -570,7 +571,7 @@ def test_cli_json_with_token_override_and_a_local_model(tmp_path) -> None:
 
 
 def test_cli_uses_tier_defaults_and_overrides(monkeypatch) -> None:
-    monkeypatch.setattr(plan_cli, "tier_budget", lambda t: (DEFAULT_BUDGETS[t], "built-in default"))
+    monkeypatch.setattr(plan_build, "tier_budget", lambda t: (DEFAULT_BUDGETS[t], "built-in default"))
     small = json.loads(run("--tier", "command", "--model", "qwen2.5-7b", "--json").output)
     big = json.loads(
         run("--tier", "ontology", "--model", "qwen2.5-7b", "--json", "--mfu", "0.5").output
@@ -603,8 +604,8 @@ def test_cli_bad_input_is_one_line_with_exit_code_2(args: tuple[str, ...], optio
     merged = {**base, **{args[0]: args[1]}}
     r = run(*[x for kv in merged.items() for x in kv])
     assert r.exit_code == 2
-    error_lines = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
-    assert len(error_lines) == 1 and error_lines[0].startswith(f"Error: {option}")
+    error_lines = [ln for ln in r.output.splitlines() if ln.startswith("synth: error:")]
+    assert len(error_lines) == 1 and error_lines[0].startswith(f"synth: error: {option}")
     assert "Traceback" not in r.output
 
 

@@ -320,7 +320,7 @@ def test_a_changed_shard_byte_is_a_critical_problem(generated, tmp_path):
     data[at] ^= 0x20  # "is" -> "Is": still valid UTF-8 and Arrow, different bytes
     shard.write_bytes(bytes(data))
     p = subprocess.run(
-        [sys.executable, "-m", "synth.qa.cli", str(out), "--out", str(tmp_path / "r"), "-q"],
+        [sys.executable, "-m", "synth", "qa", str(out), "--out", str(tmp_path / "r"), "-q"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert p.returncode == 1, p.stderr
@@ -498,7 +498,7 @@ def test_parquet_hf_and_folder_inputs(foreign, tmp_path):
 
 
 def test_bad_input_is_one_clear_line(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "synth.qa.cli", str(tmp_path / "nope"), "--out", str(tmp_path / "r")],
+    p = subprocess.run([sys.executable, "-m", "synth", "qa", str(tmp_path / "nope"), "--out", str(tmp_path / "r")],
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr.strip().splitlines() == [

@@ -14,12 +14,13 @@ import jinja2
 import pytest
 
 import synth.families  # noqa: F401  (registers every family)
-from synth import morph
-from synth.families.base import ItemContext, Scope, get_family
+from synth.families.base import Scope
 from synth.filters.answer import same_answer, stated_answer
-from synth.template_helpers import FILTERS, item_globals
+from synth.russian import grammar, morph
+from synth.russian import names as names_ru
 from synth.templating import TemplateLibrary
-from synth.world import names_ru
+from synth.templating.helpers import FILTERS
+from synth.templating.item import render_item
 from synth.world.fictional import build_world
 
 pytest.importorskip("pymorphy3")
@@ -172,10 +173,10 @@ def test_names_a_world_author_wrote_use_the_dictionary():
     """A user world's own Russian names (world.names["ru"]) are real words: "лев" has
     the fleeting е, a woman's name in a consonant does not decline."""
     names = {"Lion": "лев", "red": "красный", "Old Maren": "Старая Марен"}
-    assert names_ru.ru("Lion", names, "gent") == "льва"
-    assert names_ru.ru("red", names, "gent") == "красного"
-    assert names_ru.ru("Old Maren", names, "ablt") == "Старой Марен"
-    assert names_ru.gender("Old Maren", names) == "femn"
+    assert grammar.ru("Lion", names, "gent") == "льва"
+    assert grammar.ru("red", names, "gent") == "красного"
+    assert grammar.ru("Old Maren", names, "ablt") == "Старой Марен"
+    assert grammar.gender("Old Maren", names) == "femn"
     assert morph.person("Брок Железнорук", "datv", dictionary=True) == "Броку Железноруку"
 
 
@@ -270,10 +271,10 @@ def test_filters_read_names_from_the_context():
 
 
 def test_relation_forms_of_the_logic_families_map_to_ids():
-    assert names_ru.relation_id("{s} is a parent of {o}") == "parent_of"
-    assert names_ru.relation_id("{s} shares a border with {o}") == "borders"
-    assert names_ru.rel("borders", "Vrolmora", "Svegrad", {}) == "Вролмора граничит со Свеградом"
-    neg = names_ru.rel("older_than", "Grima Vonglerow", "Bris Tamow", {}, neg=True)
+    assert grammar.relation_id("{s} is a parent of {o}") == "parent_of"
+    assert grammar.relation_id("{s} shares a border with {o}") == "borders"
+    assert grammar.rel("borders", "Vrolmora", "Svegrad", {}) == "Вролмора граничит со Свеградом"
+    neg = grammar.rel("older_than", "Grima Vonglerow", "Bris Tamow", {}, neg=True)
     assert neg == "Грима Вонглерова не старше Бриса Тамова"
 
 
@@ -292,16 +293,9 @@ def _ids(tier: str) -> list[str]:
 
 def render(lib, tid, seed, d, lang, world=None):
     spec = lib.spec(tid, lang)
-    rng = random.Random(seed)
     scope = Scope(known_entities=40, known_kinds=len(world.kinds)) if world else Scope()
-    ctx = ItemContext(rng=rng, world=world, difficulty=d, params=spec.params, lang=lang,
-                      split="train", scope=scope, position=seed)  # fmt: skip
-    draw = get_family(spec.family).fn(ctx)
-    variables = {**draw.vars, **item_globals(rng), "difficulty": d, "lang": lang}
-    if world is not None:
-        variables["names"] = world.names.get(lang, {})  # what Producer.item passes
-    text, messages = lib.render(tid, variables, lang)
-    return draw, text, messages
+    s = render_item(lib, spec, world, random.Random(seed), d, scope, position=seed)
+    return s.draw, s.text, s.messages
 
 
 def _check_ru(draw, text, messages, names: dict[str, str]) -> None:

@@ -10,8 +10,8 @@ import jinja2.sandbox
 import pytest
 from click.testing import CliRunner
 
+from synth.cli.templates import templates
 from synth.errors import UserError
-from synth.templates_cli import templates
 from synth.templating import PackSandbox, TemplateLibrary
 
 GUILD = Path(__file__).parent / "data" / "worlds" / "guild.yaml"

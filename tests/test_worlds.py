@@ -313,17 +313,17 @@ def test_public_ontology_brick_loads():
     w.closure  # noqa: B018
 
 
-def _item(world: World, seed: int, scope, split: str = "train"):
+def _item(world: World, seed: int, scope, split: str = "train", family: str = "lineage"):
     """An item context over `world`, as the producer makes one (difficulty 1, English)."""
     import random
 
-    from synth.families.base import ItemContext
+    from synth.families.base import ItemContext, get_family
 
     return ItemContext(
         rng=random.Random(seed),
         world=world,
         difficulty=1,
-        params={},
+        params=get_family(family).parse_params({}, "test"),
         lang="en",
         split=split,
         scope=scope,

@@ -12,7 +12,7 @@ __all__ = ["GenerateConfig", "generate", "__version__"]
 def __getattr__(name: str):
     # Lazy, so `import synth` stays cheap for tools that only need a submodule.
     if name in ("GenerateConfig", "generate"):
-        from synth import pipeline as _g
+        from synth import generation as _g
 
         return getattr(_g, name)
     raise AttributeError(name)

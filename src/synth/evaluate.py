@@ -21,7 +21,7 @@ from synth.backends.base import Request, Sampling
 from synth.backends.cache import ResponseCache
 from synth.backends.realise import complete_cached, engine_for
 from synth.errors import UserError
-from synth.filters.answer import normalize_answer, same_answer, stated_answer
+from synth.filters.answer import normalize_answer, reply_correct
 from synth.shards.atomic import write_json
 
 NEEDED = ("id", "prompt", "answer", "probe_kind", "difficulty", "messages", "lang")
@@ -87,9 +87,7 @@ def request_for(probe: Probe, sampling: Sampling, system: str | None = None) -> 
 
 def score(probe: Probe, reply: str) -> tuple[str | None, bool]:
     """(what the reply states as its answer, whether that is the gold)."""
-    stated = stated_answer(reply, probe.lang)
-    ok = stated is not None and bool(normalize_answer(stated)) and same_answer(stated, probe.gold)
-    return stated, ok
+    return reply_correct(reply, probe.gold, probe.lang)
 
 
 def group_report(items: list[tuple[Probe, bool, bool]]) -> dict[str, Any]:

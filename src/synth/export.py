@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from synth.chat import render_with_spans, stop_tokens
 from synth.errors import UserError
+from synth.shards.manifest import read_manifest
 from synth.tokenizer import HFTokenizer, TiktokenQwen, Tokenizer, load_tokenizer
 
 FORMATS = ("messages", "sharegpt", "alpaca", "jsonl", "parquet", "tokenized")
@@ -113,19 +114,7 @@ def export(
 
 
 def _manifest(out: Path) -> dict:
-    mpath = out / "manifest.json"
-    if not mpath.is_file():
-        raise UserError(f"{out}: no manifest.json; not a synth corpus")
-    try:
-        m = json.loads(mpath.read_text())
-    except json.JSONDecodeError as e:
-        raise UserError(f"{mpath}: not valid JSON ({e})") from None
-    if m.get("status") != "complete":
-        raise UserError(
-            f"{out}: the run did not finish (status {m.get('status')!r}); "
-            "re-run the same `synth generate` command to complete it, then export"
-        )
-    return m
+    return read_manifest(out, complete=True)
 
 
 def _batches(out: Path, manifest: dict) -> Iterator[tuple[int, pa.RecordBatch]]:

@@ -6,6 +6,28 @@ each) have a model realise the render, then verify what it wrote against the gol
 answer and the formal facts; see docs/llm.md.
 """
 
-from synth.backends.base import Backend, TemplateBackend, get_backend
+from __future__ import annotations
+
+from typing import Any
+
+from synth.backends.base import ENGINES, Backend, TemplateBackend
+from synth.errors import UserError
+
+
+def get_backend(name: str, **options: Any) -> Backend:
+    """`template`, or an LLM backend (`hf`, `openai`, `vllm`) built from `options`
+    (see synth.backends.realise.LLMBackend.from_options). Options that are None are
+    ignored, so a caller can pass every CLI option as it is."""
+    options = {k: v for k, v in options.items() if v is not None}
+    if name == "template":
+        return TemplateBackend()
+    if name not in ENGINES:
+        raise UserError(
+            f"--backend: unknown backend {name!r}; available: template, {', '.join(ENGINES)}"
+        )
+    from synth.backends.realise import LLMBackend
+
+    return LLMBackend.from_options(name, options)
+
 
 __all__ = ["Backend", "TemplateBackend", "get_backend"]

@@ -194,25 +194,6 @@ def llm_summary(totals: dict[str, float]) -> dict[str, Any]:
     return out
 
 
-# -- construction ----------------------------------------------------------------------
-
-
-def get_backend(name: str, **options: Any) -> Backend:
-    """`template`, or an LLM backend (`hf`, `openai`, `vllm`) built from `options`
-    (see synth.backends.realise.LLMBackend.from_options). Options that are None are
-    ignored, so a caller can pass every CLI option as it is."""
-    options = {k: v for k, v in options.items() if v is not None}
-    if name == "template":
-        return TemplateBackend()
-    if name not in ENGINES:
-        raise UserError(
-            f"--backend: unknown backend {name!r}; available: template, {', '.join(ENGINES)}"
-        )
-    from synth.backends.realise import LLMBackend
-
-    return LLMBackend.from_options(name, options)
-
-
 def need_extra(backend: str, *modules: str) -> None:
     """A one-line UserError naming the extra when an optional dependency is missing."""
     import importlib.util

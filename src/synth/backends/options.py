@@ -12,11 +12,9 @@ The response cache lives in `OUT/.synth/llm-cache.sqlite` unless `cache` names a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
 import yaml
 
 from synth.errors import UserError
@@ -84,19 +82,3 @@ def backend_options(
 def fingerprint_options(options: dict[str, Any]) -> dict[str, Any]:
     """The options that change the corpus (not where the server is, nor how fast)."""
     return {k: options[k] for k in OUTPUT_OPTIONS if k in options}
-
-
-def server_options(f: Callable) -> Callable:
-    """`--base-url` and `--api-key-env`, as every command that may talk to a server takes them."""
-    f = click.option(
-        "--api-key-env",
-        default=None,
-        metavar="NAME",
-        help="openai backend: environment variable holding the API key (default OPENAI_API_KEY; local servers need none).",
-    )(f)
-    return click.option(
-        "--base-url",
-        default=None,
-        metavar="URL",
-        help="openai backend: the server, e.g. http://127.0.0.1:8000/v1.",
-    )(f)

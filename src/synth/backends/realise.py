@@ -422,7 +422,7 @@ class Prompts:
     def render(self, mode: str, row: Row, info: dict[str, Any]) -> list[dict[str, str]]:
         import jinja2
 
-        from synth.template_helpers import item_globals
+        from synth.templating.helpers import item_globals
 
         t = self._template(mode, row.lang)
         rng = rng_for(row.seed, "realise", mode)

@@ -1,5 +1,8 @@
-"""Concept layering: the plan that says what fills each position of the corpus."""
+"""Concept layering: a tier's curriculum (`tier`), the concept DAG its templates declare
+(`concepts`), the schedule that says what fills each position of the corpus
+(`schedule`), and a corpus checked against it (`check`)."""
 
-from synth.curriculum.plan import Plan, Unit, make_plan
+from synth.curriculum.schedule import Schedule, Unit, make_schedule
+from synth.curriculum.tier import TierConfig, load_tier
 
-__all__ = ["Plan", "Unit", "make_plan"]
+__all__ = ["Schedule", "TierConfig", "Unit", "load_tier", "make_schedule"]

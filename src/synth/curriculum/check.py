@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from synth.errors import UserError
+from synth.shards.manifest import read_manifest, shard_paths
 
 
 @dataclass
@@ -27,9 +28,9 @@ class CheckReport:
 
 def read_rows(out: Path, columns: list[str]):
     """Rows of a synth corpus in shard order, streaming record batches."""
-    m = json.loads((out / "manifest.json").read_text())
-    for s in m["shards"]:
-        with pa.OSFile(str(out / s["file"]), "rb") as f:
+    m = read_manifest(out)
+    for path in shard_paths(out, m):
+        with pa.OSFile(str(path), "rb") as f:
             reader = pa.ipc.open_stream(f)
             for batch in reader:
                 cols = [batch.column(c).to_pylist() for c in columns]
@@ -38,9 +39,7 @@ def read_rows(out: Path, columns: list[str]):
 
 def check_corpus(out: Path, max_problems: int = 20) -> CheckReport:
     out = Path(out)
-    if not (out / "manifest.json").is_file():
-        raise UserError(f"{out}: no manifest.json; not a synth corpus")
-    m = json.loads((out / "manifest.json").read_text())
+    m = read_manifest(out)
     if "stages" not in m:
         raise UserError(f"{out}: the run has not finished a shard yet; nothing to check")
     stages = m["stages"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from synth.config import TierConfig
+from synth.curriculum.tier import TierConfig
 from synth.errors import UserError
 from synth.templating import TemplateLibrary
 

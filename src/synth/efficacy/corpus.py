@@ -32,7 +32,7 @@ def generate_corpus(
 ) -> dict:
     """Generate the design's corpus into `out` (replacing an earlier efficacy corpus
     there); returns the manifest."""
-    from synth.pipeline import GenerateConfig, generate
+    from synth.generation.run import GenerateConfig, generate
 
     if not owns(out):
         raise UserError(

@@ -220,3 +220,15 @@ def _progress_printer():
                 print(file=sys.stderr)
 
     return show
+
+
+def report_lines(report: dict) -> list[str]:
+    """The headline groups as a few readable lines."""
+    t = report["training"]
+    lines = [
+        f"{report['condition']}: {t['steps']} steps ({t['epochs']} epochs, {report['timing']['total_minutes']} min), "
+        f"loss {t['first_loss']:.2f} → {t['final_loss']:.2f}"
+    ]
+    for name, g in report["probes"]["headline"].items():
+        lines.append(f"  {name:<18} {g['accuracy']:>6.1%}  chance {g['chance']:>6.1%}  n={g['n']}")
+    return lines

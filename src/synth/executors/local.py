@@ -4,40 +4,52 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from synth import gc_policy
-from synth.curriculum.plan import Unit
-from synth.produce import Producer, Settings, UnitResult
+from synth.curriculum.schedule import Unit
 
-_PRODUCER: Producer | None = None
+_WORKER: Any = None
 
 
-def _init(settings: Settings) -> None:
-    global _PRODUCER
-    _PRODUCER = Producer.from_settings(settings)
+def _init(make_worker: Callable[[Any], Any], setup: Any) -> None:
+    global _WORKER
+    _WORKER = make_worker(setup)
     gc_policy.settle()
 
 
-def _run(unit: Unit, target: int | None) -> UnitResult:
-    assert _PRODUCER is not None
-    return _PRODUCER.produce(unit, target)
+def _run(unit: Unit, target: int | None) -> Any:
+    assert _WORKER is not None
+    return _WORKER.produce(unit, target)
 
 
 class LocalExecutor:
-    def __init__(self, settings: Settings, workers: int = 1, producer: Producer | None = None):
-        self.settings = settings
+    """`workers` processes, each with one worker built from `setup` when it starts; with
+    one worker, `worker` (the caller's own, already built) runs the units in this process."""
+
+    def __init__(
+        self,
+        make_worker: Callable[[Any], Any],
+        setup: Any,
+        workers: int = 1,
+        worker: Any = None,
+    ):
+        self.make_worker = make_worker
+        self.setup = setup
         self.workers = max(1, workers)
-        self._producer = producer
+        self._worker = worker
         self._pool = None
 
     def __enter__(self) -> LocalExecutor:
         if self.workers > 1:
             # spawn: tokenizer and template state are rebuilt per process, never forked mid-use
             ctx = mp.get_context("spawn")
-            self._pool = ctx.Pool(self.workers, initializer=_init, initargs=(self.settings,))
-        elif self._producer is None:
-            self._producer = Producer.from_settings(self.settings)
+            self._pool = ctx.Pool(
+                self.workers, initializer=_init, initargs=(self.make_worker, self.setup)
+            )
+        elif self._worker is None:
+            self._worker = self.make_worker(self.setup)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -46,11 +58,11 @@ class LocalExecutor:
             self._pool.terminate()
             self._pool.join()
 
-    def run(self, units: Iterable[Unit]) -> Iterator[UnitResult]:
-        """Results in plan order; at most 2 × workers units in flight (backpressure)."""
+    def run(self, units: Iterable[Unit]) -> Iterator[Any]:
+        """Results in schedule order; at most 2 × workers units in flight (backpressure)."""
         if self._pool is None:
             for u in units:
-                yield self._producer.produce(u)
+                yield self._worker.produce(u)
             return
         window: deque = deque()
         for u in units:

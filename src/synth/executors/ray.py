@@ -10,17 +10,18 @@ cluster of GPU nodes generates in parallel.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from synth import gc_policy
-from synth.curriculum.plan import Unit
+from synth.curriculum.schedule import Unit
 from synth.errors import UserError
-from synth.produce import Producer, Settings, UnitResult
 
 GPU_BACKENDS = {"vllm", "hf"}
 
 
-def _ray():
+def require_ray():
+    """The `ray` module, or a UserError saying how to install it."""
     try:
         import ray
     except ImportError:
@@ -28,37 +29,46 @@ def _ray():
     return ray
 
 
-_PRODUCER: tuple[Settings, Producer] | None = None
+_WORKER: tuple[str, Any] | None = None
 
 
-def _produce(settings: Settings, unit: Unit, target: int | None) -> UnitResult:
-    global _PRODUCER
-    if _PRODUCER is None or _PRODUCER[0] != settings:
-        _PRODUCER = (settings, Producer.from_settings(settings))
+def _produce(make_worker: Callable[[Any], Any], setup: Any, unit: Unit, target: int | None) -> Any:
+    """A task: the worker process keeps its worker between tasks of the same run (setups
+    are told apart by `setup.key`)."""
+    global _WORKER
+    if _WORKER is None or _WORKER[0] != setup.key:
+        _WORKER = (setup.key, make_worker(setup))
         gc_policy.settle()
-    return _PRODUCER[1].produce(unit, target)
+    return _WORKER[1].produce(unit, target)
 
 
 class _Engine:
     """An actor holding one producer (and its model) on one GPU."""
 
-    def __init__(self, settings: Settings):
-        self.producer = Producer.from_settings(settings)
+    def __init__(self, make_worker: Callable[[Any], Any], setup: Any):
+        self.worker = make_worker(setup)
         gc_policy.settle()
 
-    def produce(self, unit: Unit, target: int | None) -> UnitResult:
-        return self.producer.produce(unit, target)
+    def produce(self, unit: Unit, target: int | None) -> Any:
+        return self.worker.produce(unit, target)
 
 
 class RayExecutor:
-    def __init__(self, settings: Settings, address: str | None = None, workers: int | None = None):
-        self.settings = settings
+    def __init__(
+        self,
+        make_worker: Callable[[Any], Any],
+        setup: Any,
+        address: str | None = None,
+        workers: int | None = None,
+    ):
+        self.make_worker = make_worker
+        self.setup = setup
         self.address = address
         self.workers = workers
         self._started = False
 
     def __enter__(self) -> RayExecutor:
-        ray = _ray()
+        ray = require_ray()
         if not ray.is_initialized():
             try:
                 if self.address:
@@ -72,26 +82,28 @@ class RayExecutor:
             self._started = True
         self._task = ray.remote(_produce)
         self._actors = []
-        if self.settings.backend in GPU_BACKENDS:
+        # The setup (the world included) goes to the object store once, not with each task.
+        self._setup = ray.put(self.setup)
+        if self.setup.settings.backend in GPU_BACKENDS:
             gpus = int(ray.cluster_resources().get("GPU", 0))
             if gpus:
                 engine = ray.remote(num_gpus=1)(_Engine)
-                self._actors = [engine.remote(self.settings) for _ in range(gpus)]
+                self._actors = [engine.remote(self.make_worker, self._setup) for _ in range(gpus)]
         self._slots = len(self._actors) or int(ray.cluster_resources().get("CPU", 1))
         return self
 
     def __exit__(self, *exc) -> None:
         if self._started:
-            _ray().shutdown()
+            require_ray().shutdown()
 
     def _submit(self, i: int, unit: Unit, target: int | None):
         if self._actors:
             return self._actors[i % len(self._actors)].produce.remote(unit, target)
-        return self._task.remote(self.settings, unit, target)
+        return self._task.remote(self.make_worker, self._setup, unit, target)
 
-    def run(self, units: Iterable[Unit]) -> Iterator[UnitResult]:
+    def run(self, units: Iterable[Unit]) -> Iterator[Any]:
         """Results in plan order; at most 2 × slots units in flight."""
-        ray = _ray()
+        ray = require_ray()
         window: deque = deque()
         for i, u in enumerate(units):
             window.append(self._submit(i, u, None))

@@ -78,6 +78,15 @@ def same_answer(stated: str, gold: str) -> bool:
     return got == want
 
 
+def reply_correct(reply: str, gold: str, lang: str = "en") -> tuple[str | None, bool]:
+    """(what a reply states on its last `Answer:` line, whether that is the gold): how
+    `synth eval`, `synth efficacy` and the families' scores judge a model's reply. A
+    reply with no such line, or an empty one, is not correct."""
+    stated = stated_answer(reply or "", lang)
+    ok = stated is not None and bool(normalize_answer(stated)) and same_answer(stated, gold)
+    return stated, ok
+
+
 @dataclass
 class AnswerFilter:
     name: ClassVar[str] = "answer"

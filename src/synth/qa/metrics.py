@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from synth.config import load_tier
+from synth.curriculum.tier import load_tier
 from synth.errors import UserError
 from synth.filters import build_sample_chain
 from synth.filters.answer import AnswerFilter

@@ -27,6 +27,7 @@ import pyarrow as pa
 from synth.chat import FORMATS, get_format
 from synth.errors import UserError
 from synth.row import Row
+from synth.shards.manifest import is_corpus, read_manifest, shard_paths
 
 BATCH_ROWS = 1024
 ARROW_SUFFIXES = (".arrow", ".feather", ".ipc")
@@ -96,7 +97,7 @@ def _read_json(p: Path) -> Any:
 
 
 def _open_dir(d: Path) -> Corpus:
-    if (d / "manifest.json").is_file():
+    if is_corpus(d):
         return _open_synth(d)
     if (d / "state.json").is_file():
         return _open_hf(d)
@@ -117,10 +118,8 @@ def _open_dir(d: Path) -> Corpus:
 
 
 def _open_synth(d: Path) -> Corpus:
-    m = _read_json(d / "manifest.json")
-    if not isinstance(m, dict) or not isinstance(m.get("shards"), list):
-        raise UserError(f"{d / 'manifest.json'}: not a synth manifest (no 'shards' list)")
-    files = [d / s["file"] for s in m["shards"]]
+    m = read_manifest(d)
+    files = shard_paths(d, m)
     c = Corpus(d, "synth", files, manifest=m)
     if (d / "eval" / "state.json").is_file():
         c.probes = _open_hf(d / "eval")

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synth.errors import UserError
 from synth.shards.atomic import sha256_file
+from synth.shards.manifest import read_manifest
 
 
 def verify_corpus(out: Path) -> list[str]:
     """Problems found (empty: the folder is exactly what the manifest says)."""
-    mpath = out / "manifest.json"
-    if not mpath.is_file():
-        raise UserError(f"{out}: no manifest.json; not a synth corpus")
-    try:
-        m = json.loads(mpath.read_text())
-    except json.JSONDecodeError as e:
-        raise UserError(f"{mpath}: not valid JSON ({e})") from None
+    m = read_manifest(out)
     problems = []
     rows = tokens = 0
     for s in m["shards"]:

@@ -11,45 +11,11 @@ from typing import Any
 
 from synth.errors import UserError
 from synth.rng import rng_for
+from synth.russian.names import russian_names
+from synth.vocab import COLOURS, JOBS, PROPERTIES
 from synth.world.model import ATTRIBUTES, HAS, ISA, Entity, Relation, World
 from synth.world.names import NameMaker
-from synth.world.names_ru import russian_names
 from synth.world.solver import Contradiction, Rule
-
-PROPERTIES = [
-    "luminous", "opaque", "brittle", "fragrant", "venomous", "nocturnal", "aquatic", "metallic",
-    "hollow", "striped", "winged", "sour", "bitter", "feathered", "translucent", "magnetic",
-    "slow", "swift", "heavy", "fierce", "shy", "loud", "spotted", "wooden", "sticky", "cold",
-    "warm", "bright", "dull", "spiny", "smooth", "hairy", "tiny", "huge", "gentle", "rare",
-]  # fmt: skip
-COLOURS = [
-    "amber",
-    "teal",
-    "crimson",
-    "ochre",
-    "violet",
-    "silver",
-    "indigo",
-    "olive",
-    "scarlet",
-    "ivory",
-    "cobalt",
-    "saffron",
-]
-JOBS = [
-    "weaver",
-    "miller",
-    "potter",
-    "scribe",
-    "herbalist",
-    "smith",
-    "baker",
-    "cartographer",
-    "glassblower",
-    "beekeeper",
-    "tanner",
-    "astronomer",
-]
 
 # Relations between entities and their algebra. Chains make the transitive ones deep.
 RELATIONS = [

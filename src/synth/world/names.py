@@ -79,16 +79,3 @@ class NameMaker:
     def place(self) -> str:
         r = self.rng
         return self._unique(lambda: (_syllable(r) + r.choice(PLACE_ENDINGS)).capitalize())
-
-
-def plural(noun: str) -> str:
-    """English plural for nonce kinds and real nouns alike."""
-    if noun.endswith(("s", "x", "z", "sh", "ch")):
-        return noun + "es"
-    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
-        return noun[:-1] + "ies"
-    return noun + "s"
-
-
-def article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, choices, family
 from synth.families.instruction.common import (
     IDENT_WORDS,
     level,
@@ -256,12 +257,9 @@ def _loop(ctx: ItemContext, r: random.Random, d: int) -> Draw | None:
     )
 
 
-@family(FAMILY, "instruction")
-def code_transform(ctx: ItemContext) -> Draw:
-    """Rename variables in, or convert loops/comprehensions of, a small Python snippet."""
-    d = level(ctx)
-    make = _rename if ctx.params.get("mode", "rename") == "rename" else _loop
-    return retry(ctx, lambda r: make(ctx, r, d))
+@dataclass(frozen=True)
+class Params:
+    mode: str = choices("rename", "loop")
 
 
 def _norm(s: str) -> str:
@@ -273,3 +271,11 @@ def _norm(s: str) -> str:
 
 
 score = scorer(_norm)
+
+
+@family(FAMILY, "instruction", params=Params, score=score)
+def code_transform(ctx: ItemContext) -> Draw:
+    """Rename variables in, or convert loops/comprehensions of, a small Python snippet."""
+    d = level(ctx)
+    make = _rename if ctx.params.mode == "rename" else _loop
+    return retry(ctx, lambda r: make(ctx, r, d))

@@ -13,8 +13,9 @@ each {op, name, arity}), `program` (the lines), `trace` (the state after each li
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, choices, family
 from synth.families.instruction.common import (
     NONCE_SHORT,
     SHORT_WORDS,
@@ -310,12 +311,9 @@ def _program(ctx: ItemContext, r: random.Random, d: int) -> Draw | None:
     )
 
 
-@family(FAMILY, "instruction")
-def command_program(ctx: ItemContext) -> Draw:
-    """Carry out plain-language edits, or run a tiny program, and give the exact output."""
-    d = level(ctx)
-    make = _steps if ctx.params.get("mode", "steps") == "steps" else _program
-    return retry(ctx, lambda r: make(ctx, r, d))
+@dataclass(frozen=True)
+class Params:
+    mode: str = choices("steps", "program")
 
 
 def _norm(s: str) -> str:
@@ -328,3 +326,11 @@ def _norm(s: str) -> str:
 
 
 score = scorer(_norm)
+
+
+@family(FAMILY, "instruction", params=Params, score=score)
+def command_program(ctx: ItemContext) -> Draw:
+    """Carry out plain-language edits, or run a tiny program, and give the exact output."""
+    d = level(ctx)
+    make = _steps if ctx.params.mode == "steps" else _program
+    return retry(ctx, lambda r: make(ctx, r, d))

@@ -11,13 +11,13 @@ except indentation, and no three newlines.
 from __future__ import annotations
 
 import ast
-import json
 import random
 import re
 from collections.abc import Callable
 from typing import Any
 
 from synth.families.base import Draw, ItemContext
+from synth.filters.answer import stated_answer
 from synth.world.names import ONSETS, VOWELS
 
 # The renderer keeps indentation and fenced blocks as written (templating._finish), so
@@ -109,13 +109,8 @@ PLACES = [
 LANG_SUFFIXES = ["ish", "ese", "ic", "an", "i", "ar"]
 
 
-def nonce_words(rng: random.Random, k: int, pool: list[str] = NONCE_SHORT) -> list[str]:
-    return rng.sample(pool, k)
 
 
-def identifier(rng: random.Random, parts: int) -> list[str]:
-    """The words of an identifier (distinct words)."""
-    return rng.sample(IDENT_WORDS, parts)
 
 
 # -- the Draw -------------------------------------------------------------------------------
@@ -168,9 +163,6 @@ def choose(rng: random.Random, options: list, ok: Callable[[Any], bool], tries: 
 
 # -- scoring --------------------------------------------------------------------------------
 
-_ANSWER_LINE = re.compile(
-    r"^[ \t>]*(?:\*\*|__)?answer(?:\*\*|__)?[ \t]*:(?:\*\*|__)?[ \t]*(.*?)[ \t]*$", re.I | re.M
-)
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)\n?```", re.S)
 
 
@@ -184,22 +176,25 @@ def _variants(s: str) -> list[str]:
     return out
 
 
-def candidates(answer: str, expected: str) -> list[str]:
-    """What in a reply may be the answer: the last `Answer:` line for a one-line
-    expected output, the fenced blocks for a multi-line one; the whole reply too."""
-    answer = answer.strip()
+def candidates(reply: str, expected: str, lang: str = "en") -> list[str]:
+    """What in a reply may be the answer: the last `Answer:` line (read as the answer
+    filter reads it) for a one-line expected output, the fenced blocks for a multi-line
+    one; the whole reply too."""
+    reply = reply.strip()
     if "\n" not in expected.strip():
-        lines = _ANSWER_LINE.findall(answer)
-        if lines:
-            return _variants(lines[-1])
-        blocks = [b.strip() for b in _FENCE.findall(answer)]
-        return _variants(answer) + blocks[-1:]
-    blocks = [b.strip("\n") for b in _FENCE.findall(answer)]
-    return blocks + [answer]
+        stated = stated_answer(reply, lang)
+        if stated is not None:
+            return _variants(stated)
+        blocks = [b.strip() for b in _FENCE.findall(reply)]
+        return _variants(reply) + blocks[-1:]
+    blocks = [b.strip("\n") for b in _FENCE.findall(reply)]
+    return blocks + [reply]
 
 
-def scorer(normalise: Callable[[str], Any] | None = None) -> Callable[[str, str], bool]:
-    """A `score(answer, expected) -> bool` comparing normalised candidates."""
+def scorer(normalise: Callable[[str], Any] | None = None) -> Callable[..., bool]:
+    """A family's `score(reply, expected, lang="en") -> bool`: the reply's answer (see
+    `candidates`) equals the expected output once both are normalised (exactly, with
+    case, unless `normalise` says otherwise)."""
 
     def norm(s: str) -> Any:
         s = "\n".join(ln.rstrip() for ln in s.strip().split("\n"))
@@ -210,11 +205,11 @@ def scorer(normalise: Callable[[str], Any] | None = None) -> Callable[[str, str]
         except Exception:  # an unparsable reply is simply wrong
             return ("<unparsable>", s)
 
-    def score(answer: str, expected: str) -> bool:
-        if not isinstance(answer, str) or not isinstance(expected, str):
+    def score(reply: str, expected: str, lang: str = "en") -> bool:
+        if not isinstance(reply, str) or not isinstance(expected, str):
             return False
         want = norm(expected)
-        return any(norm(c) == want for c in candidates(answer, expected))
+        return any(norm(c) == want for c in candidates(reply, expected, lang))
 
     return score
 
@@ -222,12 +217,8 @@ def scorer(normalise: Callable[[str], Any] | None = None) -> Callable[[str, str]
 exact_score = scorer()
 
 
-def squash_spaces(s: str) -> str:
-    return re.sub(r"\s+", " ", s).strip()
 
 
-def json_value(s: str) -> Any:
-    return json.dumps(json.loads(s), sort_keys=False)
 
 
 def python_ast(s: str) -> str:

@@ -11,8 +11,9 @@ answer is one value), `expected`.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, choices, family
 from synth.families.instruction.common import (
     NONCE_SHORT,
     SHORT_WORDS,
@@ -208,11 +209,28 @@ def _run(r: random.Random, xs: list, kind: str, n_steps: int, scalar_end: bool):
     return steps, trace, xs
 
 
-@family(FAMILY, "instruction")
+@dataclass(frozen=True)
+class Params:
+    steps: int | str = choices(1, "chain")
+
+
+def _norm(s: str) -> str:
+    """Spacing around separators and brackets does not matter; the order does."""
+    s = s.strip()
+    for sep in (",", "|"):
+        s = sep.join(part.strip() for part in s.split(sep))
+    s = s.replace("[ ", "[").replace(" ]", "]")
+    return " ".join(s.split())
+
+
+score = scorer(_norm)
+
+
+@family(FAMILY, "instruction", params=Params, score=score)
 def list_ops(ctx: ItemContext) -> Draw:
     """List operations (one, or a pipeline), answered with the resulting list or value."""
     d = level(ctx)
-    chain = ctx.params.get("steps", 1) == "chain"
+    chain = ctx.params.steps == "chain"
 
     def make(r: random.Random) -> Draw | None:
         kind = "int" if r.random() < 0.65 else "word"
@@ -246,15 +264,3 @@ def list_ops(ctx: ItemContext) -> Draw:
         )
 
     return retry(ctx, make)
-
-
-def _norm(s: str) -> str:
-    """Spacing around separators and brackets does not matter; the order does."""
-    s = s.strip()
-    for sep in (",", "|"):
-        s = sep.join(part.strip() for part in s.split(sep))
-    s = s.replace("[ ", "[").replace(" ]", "]")
-    return " ".join(s.split())
-
-
-score = scorer(_norm)

@@ -9,9 +9,10 @@ numbers in words). Vars: `op`, `value` (the input as written), the op's argument
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, family, words
 from synth.families.instruction.common import level, make_draw, retry, scorer
 
 FAMILY = "number_format"
@@ -202,11 +203,27 @@ class _Redraw(Exception):
     pass
 
 
-@family(FAMILY, "instruction")
+@dataclass(frozen=True)
+class Params:
+    ops: tuple[str, ...] | None = words()  # the operations drawn from (default: all)
+
+
+def _norm(s: str) -> str:
+    """Numbers in words ignore case and commas; every other format is exact."""
+    s = s.strip()
+    if " " in s and s[:1].isalpha():
+        return " ".join(s.replace(",", " ").lower().split())
+    return s
+
+
+score = scorer(_norm)
+
+
+@family(FAMILY, "instruction", params=Params, score=score)
 def number_format(ctx: ItemContext) -> Draw:
     """Write a number in a stated format (or read it back), exactly."""
     d = level(ctx)
-    ops = ctx.params.get("ops") or OPS
+    ops = ctx.params.ops or OPS
 
     def make(r: random.Random) -> Draw | None:
         op = r.choice(ops)
@@ -226,14 +243,3 @@ def number_format(ctx: ItemContext) -> Draw:
         )
 
     return retry(ctx, make)
-
-
-def _norm(s: str) -> str:
-    """Numbers in words ignore case and commas; every other format is exact."""
-    s = s.strip()
-    if " " in s and s[:1].isalpha():
-        return " ".join(s.replace(",", " ").lower().split())
-    return s
-
-
-score = scorer(_norm)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, choices, family
 from synth.families.instruction.common import (
     NAMES,
     PLACES,
@@ -26,7 +27,7 @@ from synth.families.instruction.common import (
     retry,
     scorer,
 )
-from synth.world.fictional import COLOURS, JOBS
+from synth.vocab import COLOURS, JOBS
 
 FAMILY = "record_format"
 TITLE_ADJ = [
@@ -172,11 +173,39 @@ def _layout(r: random.Random, fmt: str, n_cells: int) -> str:
     return "plain"
 
 
-@family(FAMILY, "instruction")
+@dataclass(frozen=True)
+class Params:
+    mode: str = choices("render", "convert")
+
+
+def _norm(s: str) -> Any:
+    s = s.strip()
+    if s.startswith("["):
+        return ("json", json.loads(s))
+    if s.startswith("{"):
+        return ("jsonl", [json.loads(ln) for ln in s.split("\n") if ln.strip()])
+    if s.startswith("|"):
+        rows = [
+            [c.strip() for c in ln.strip().strip("|").split("|")]
+            for ln in s.split("\n")
+            if ln.strip()
+        ]
+        return ("markdown", [row for row in rows if not all(set(c) <= set("-: ") for c in row)])
+    if s.startswith("- "):
+        import yaml
+
+        return ("yaml", yaml.safe_load(s))
+    return ("csv", [[c.strip() for c in ln.split(",")] for ln in s.split("\n") if ln.strip()])
+
+
+score = scorer(_norm)
+
+
+@family(FAMILY, "instruction", params=Params, score=score)
 def record_format(ctx: ItemContext) -> Draw:
     """Write given records in an exactly specified format."""
     d = level(ctx)
-    mode = ctx.params.get("mode", "render")
+    mode = ctx.params.mode
 
     def make(r: random.Random) -> Draw | None:
         schema = r.choice(SCHEMA_NAMES)
@@ -232,26 +261,3 @@ def record_format(ctx: ItemContext) -> Draw:
         )
 
     return retry(ctx, make)
-
-
-def _norm(s: str) -> Any:
-    s = s.strip()
-    if s.startswith("["):
-        return ("json", json.loads(s))
-    if s.startswith("{"):
-        return ("jsonl", [json.loads(ln) for ln in s.split("\n") if ln.strip()])
-    if s.startswith("|"):
-        rows = [
-            [c.strip() for c in ln.strip().strip("|").split("|")]
-            for ln in s.split("\n")
-            if ln.strip()
-        ]
-        return ("markdown", [row for row in rows if not all(set(c) <= set("-: ") for c in row)])
-    if s.startswith("- "):
-        import yaml
-
-        return ("yaml", yaml.safe_load(s))
-    return ("csv", [[c.strip() for c in ln.split(",")] for ln in s.split("\n") if ln.strip()])
-
-
-score = scorer(_norm)

@@ -9,8 +9,9 @@ Vars: `text` (the input), `steps` (one dict per operation: `op` and its argument
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, choices, family
 from synth.families.instruction.common import (
     IDENT_WORDS,
     NONCE_SHORT,
@@ -280,11 +281,16 @@ def _run(r: random.Random, s: str, ws, n_steps: int, first_op: str | None = None
     return steps, trace, s
 
 
-@family(FAMILY, "instruction")
+@dataclass(frozen=True)
+class Params:
+    steps: int | str = choices(1, "chain")
+
+
+@family(FAMILY, "instruction", params=Params, score=exact_score)
 def string_transform(ctx: ItemContext) -> Draw:
     """String transformations (one step, or a chain), answered with the exact result."""
     d = level(ctx)
-    chain = ctx.params.get("steps", 1) == "chain"
+    chain = ctx.params.steps == "chain"
 
     def make(r: random.Random) -> Draw | None:
         if chain:
@@ -313,6 +319,3 @@ def string_transform(ctx: ItemContext) -> Draw:
         )
 
     return retry(ctx, make)
-
-
-score = exact_score

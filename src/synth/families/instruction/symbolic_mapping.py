@@ -15,8 +15,9 @@ Cipher vars: `cipher` (substitution / digits / positions / mirror), `direction`
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, choices, family
 from synth.families.instruction.common import (
     LANG_SUFFIXES,
     NONCE,
@@ -164,13 +165,9 @@ def _cipher(ctx: ItemContext, r: random.Random, d: int) -> Draw | None:
     )
 
 
-@family(FAMILY, "instruction")
-def symbolic_mapping(ctx: ItemContext) -> Draw:
-    """Apply a made-up lexicon or cipher given in the prompt."""
-    d = level(ctx)
-    mode = ctx.params.get("mode", "lexicon")
-    make = _lexicon if mode == "lexicon" else _cipher
-    return retry(ctx, lambda r: make(ctx, r, d))
+@dataclass(frozen=True)
+class Params:
+    mode: str = choices("lexicon", "cipher")
 
 
 def _norm(s: str) -> str:
@@ -178,3 +175,12 @@ def _norm(s: str) -> str:
 
 
 score = scorer(_norm)
+
+
+@family(FAMILY, "instruction", params=Params, score=score)
+def symbolic_mapping(ctx: ItemContext) -> Draw:
+    """Apply a made-up lexicon or cipher given in the prompt."""
+    d = level(ctx)
+    mode = ctx.params.mode
+    make = _lexicon if mode == "lexicon" else _cipher
+    return retry(ctx, lambda r: make(ctx, r, d))

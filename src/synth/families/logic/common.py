@@ -8,21 +8,17 @@ phrases what the solver found. Word lists are built once at import.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Iterable
 from typing import Any
 
-from synth.errors import UserError
+from synth.english import article, join_and, plural
 from synth.families.base import Draw
-from synth.template_helpers import join_and
-from synth.world.fictional import PROPERTIES
-from synth.world.names import article, plural
+from synth.vocab import PROPERTIES
 from synth.world.solver import Closure, Rule, Triple, negate
 
 ISA = "is_a"
 HAS = "is"
 MAX_DEPTH = 8
-ASSUMPTIONS = ("closed", "open", "any")
 ANSWER_WORD = {"true": "True", "false": "False", "unknown": "Unknown"}
 
 # Adjectives that would read as a contradiction side by side ("warm" and "cold") are
@@ -59,41 +55,6 @@ def draw_props(rng: random.Random, k: int) -> list[str]:
     """k adjectives, no two from one antonym group."""
     k = min(k, len(PROP_GROUPS))
     return [g[rng.randrange(len(g))] for g in rng.sample(PROP_GROUPS, k)]
-
-
-# -- params ----------------------------------------------------------------------------
-
-
-def get_params(fam: str, params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """The template's `params:` over the family defaults; unknown keys and wrong types
-    are a UserError that names the family."""
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise UserError(f"family {fam!r}: unknown param(s) {unknown}; known: {sorted(defaults)}")
-    out = dict(defaults)
-    for key, value in params.items():
-        want = defaults[key]
-        if isinstance(want, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(want, (int, float)):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, type(want))
-        if not ok:
-            raise UserError(
-                f"family {fam!r}: param {key!r} must be {type(want).__name__}, got {value!r}"
-            )
-        out[key] = value
-    if "assumption" in out and out["assumption"] not in ASSUMPTIONS:
-        raise UserError(
-            f"family {fam!r}: assumption must be one of {', '.join(ASSUMPTIONS)}, got {out['assumption']!r}"
-        )
-    for key in ("negation", "inverse"):
-        if key in out and not 0 <= out[key] <= 1:
-            raise UserError(
-                f"family {fam!r}: param {key!r} is a probability in [0, 1], got {out[key]!r}"
-            )
-    return out
 
 
 def clamp_depth(d: int, lo: int = 1, hi: int = MAX_DEPTH) -> int:
@@ -258,20 +219,3 @@ def make_draw(vars: dict[str, Any], answer: str, form: dict, depth: int) -> Draw
     return Draw(
         vars=vars, answer=answer, formal=form, difficulty=depth, probe_kind=f"depth-{depth}"
     )
-
-
-# -- scoring -----------------------------------------------------------------------------
-
-_ANSWER_LINE = re.compile(r"^\s*\**answer\**\s*[:：]\s*\**\s*([A-Za-z]+)", re.I | re.M)
-
-
-def extract_answer(output: str) -> str | None:
-    """The last `Answer: X` line of a completion, lowercased (None if there is none)."""
-    found = _ANSWER_LINE.findall(output or "")
-    return found[-1].lower() if found else None
-
-
-def score(answer: str, output: str) -> float:
-    """1.0 if the completion's last `Answer:` line states the gold label, else 0.0."""
-    got = extract_answer(output)
-    return 1.0 if got is not None and got == answer.lower() else 0.0

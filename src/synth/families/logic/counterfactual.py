@@ -23,10 +23,9 @@ params:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from synth.errors import UserError
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, choices, default_score, family, share
 from synth.families.logic.common import (
     ANSWER_WORD,
     HAS,
@@ -35,36 +34,32 @@ from synth.families.logic.common import (
     clamp_depth,
     draw_label,
     formal,
-    get_params,
     make_draw,
     number,
     settle,
 )
-from synth.families.logic.common import score as _score
-from synth.families.logic.theory_chain import QUERIES, Taxonomy, build, explain
+from synth.families.logic.theory_chain import Taxonomy, build, explain
 from synth.world.solver import Closure, Contradiction
 
-DEFAULTS: dict[str, Any] = {
-    "assumption": "closed",
-    "distractors": True,
-    "negation": 0.5,
-    "queries": "any",
-}
+
+@dataclass(frozen=True)
+class Params:
+    assumption: str = choices("closed", "open", "any")
+    distractors: bool = True
+    negation: float = share(0.5)
+    queries: str = choices("any", "property", "kind")
 
 
-@family("counterfactual", "logic")
+
+@family("counterfactual", "logic", params=Params, score=default_score)
 def counterfactual(ctx: ItemContext) -> Draw:
     """One rule of a taxonomy theory replaced or added: answer under the modified theory."""
-    p = get_params("counterfactual", ctx.params, DEFAULTS)
-    if p["queries"] not in QUERIES:
-        raise UserError(
-            f"family 'counterfactual': queries must be one of {', '.join(QUERIES)}, got {p['queries']!r}"
-        )
+    p: Params = ctx.params
     rng = ctx.rng
     d = clamp_depth(ctx.difficulty)
     for _attempt in range(20):
-        assumption, outcome = draw_label(rng, p["assumption"], p["negation"])
-        qtype = p["queries"]
+        assumption, outcome = draw_label(rng, p.assumption, p.negation)
+        qtype = p.queries
         if qtype == "any":
             qtype = "property" if rng.random() < 0.6 else "kind"
         b = build(
@@ -73,8 +68,8 @@ def counterfactual(ctx: ItemContext) -> Draw:
             outcome,
             assumption,
             qtype=qtype,
-            distractors=p["distractors"],
-            negation=p["negation"],
+            distractors=p.distractors,
+            negation=p.negation,
         )
         tx: Taxonomy = b["tx"]
         ent, query = b["ent"], b["query"]
@@ -172,4 +167,3 @@ def counterfactual(ctx: ItemContext) -> Draw:
     raise RuntimeError("counterfactual: could not draw a consistent theory in 20 attempts")
 
 
-score = _score

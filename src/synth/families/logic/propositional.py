@@ -16,10 +16,11 @@ params:
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from synth.errors import UserError
-from synth.families.base import Draw, ItemContext, family
+from synth.english import join_and
+from synth.families.base import Draw, ItemContext, between, choices, default_score, family, share
 from synth.families.logic.common import (
     HAS,
     Lexicon,
@@ -27,22 +28,21 @@ from synth.families.logic.common import (
     clamp_depth,
     draw_label,
     formal,
-    get_params,
     make_draw,
     number,
     settle,
 )
-from synth.families.logic.common import score as _score
-from synth.template_helpers import join_and
 from synth.world.names import NameMaker
 from synth.world.solver import Closure, Rule, Triple, negate
 
-DEFAULTS: dict[str, Any] = {
-    "assumption": "closed",
-    "distractors": True,
-    "negation": 0.5,
-    "max_premises": 3,
-}
+
+@dataclass(frozen=True)
+class Params:
+    assumption: str = choices("closed", "open", "any")
+    distractors: bool = True
+    negation: float = share(0.5)
+    max_premises: int = between(3, 1, 4)
+
 
 THINGS = [
     "bell", "gate", "lamp", "kettle", "drum", "mill wheel", "signal flag", "furnace", "fountain",
@@ -73,17 +73,15 @@ class _Atoms:
         return (next(self.things), "not:" + HAS if neg else HAS, self.rng.choice(STATES))
 
 
-@family("propositional", "logic")
+@family("propositional", "logic", params=Params, score=default_score)
 def propositional(ctx: ItemContext) -> Draw:
     """Propositional Horn rules over nonce statements: depth = number of rule applications."""
-    p = get_params("propositional", ctx.params, DEFAULTS)
-    maxp = int(p["max_premises"])
-    if not 1 <= maxp <= 4:
-        raise UserError(f"family 'propositional': max_premises must be 1-4, got {maxp}")
+    p: Params = ctx.params
+    maxp = int(p.max_premises)
     rng = ctx.rng
     d = clamp_depth(ctx.difficulty)
-    assumption, outcome = draw_label(rng, p["assumption"], p["negation"])
-    dis = p["distractors"]
+    assumption, outcome = draw_label(rng, p.assumption, p.negation)
+    dis = p.distractors
     lex = Lexicon()
     rule_views: dict[str, dict[str, Any]] = {}
     views = Views(lex, rule_views)
@@ -167,4 +165,3 @@ def propositional(ctx: ItemContext) -> Draw:
     return make_draw(vars, answer, formal(facts, rules, query, assumption, answer, proof), depth)
 
 
-score = _score

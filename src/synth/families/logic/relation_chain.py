@@ -21,90 +21,35 @@ params:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from synth.errors import UserError
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, choices, default_score, family, share
 from synth.families.logic.common import (
     Lexicon,
     Views,
     clamp_depth,
     draw_label,
     formal,
-    get_params,
     make_draw,
     number,
     settle,
 )
-from synth.families.logic.common import score as _score
+from synth.vocab import CHAINS, SYMMETRIC
 from synth.world.names import NameMaker
 from synth.world.solver import Closure, Rule, Triple
 
-DEFAULTS: dict[str, Any] = {
-    "assumption": "closed",
-    "distractors": True,
-    "negation": 0.5,
-    "inverse": 0.3,
-    "domain": "any",
-}
-DOMAINS = ("any", "people", "places")
+
+@dataclass(frozen=True)
+class Params:
+    assumption: str = choices("closed", "open", "any")
+    distractors: bool = True
+    negation: float = share(0.5)
+    inverse: float = share(0.3)
+    domain: str = choices("any", "people", "places")
 
 
-def _forms(pos: str, neg: str | None = None, q: str | None = None) -> tuple[str, str, str]:
-    """(statement, negation, question) with {s}/{o} slots; "is" sentences derive the rest."""
-    if neg is None:
-        assert pos.startswith("{s} is ")
-        rest = pos[len("{s} is ") :]
-        neg, q = "{s} is not " + rest, "is {s} " + rest
-    return pos, neg, q  # type: ignore[return-value]
 
-
-# (step relation, derived relation, inverse relation): id and forms. Forks (two steps
-# into one member) must make sense: two parents, two places just north of one town.
-CHAINS = {
-    "people": [
-        (("parent_of", _forms("{s} is a parent of {o}")),
-         ("ancestor_of", _forms("{s} is an ancestor of {o}")),
-         ("descendant_of", _forms("{s} is a descendant of {o}"))),
-        (("year_older_than", _forms("{s} is exactly one year older than {o}")),
-         ("older_than", _forms("{s} is older than {o}")),
-         ("younger_than", _forms("{s} is younger than {o}"))),
-        (("bit_taller_than", _forms("{s} is a little taller than {o}")),
-         ("taller_than", _forms("{s} is taller than {o}")),
-         ("shorter_than", _forms("{s} is shorter than {o}"))),
-        (("direct_superior_of", _forms("{s} is the direct superior of {o}")),
-         ("outranks", _forms("{s} outranks {o}", "{s} does not outrank {o}", "does {s} outrank {o}")),
-         ("outranked_by", _forms("{s} is outranked by {o}"))),
-        (("mentor_of", _forms("{s} is the mentor of {o}")),
-         ("teaching_line_above", _forms("{s} is above {o} in the teaching line")),
-         ("teaching_line_below", _forms("{s} is below {o} in the teaching line"))),
-    ],
-    "places": [
-        (("directly_north_of", _forms("{s} lies directly north of {o}", "{s} does not lie directly north of {o}", "does {s} lie directly north of {o}")),
-         ("north_of", _forms("{s} is north of {o}")),
-         ("south_of", _forms("{s} is south of {o}"))),
-        (("directly_east_of", _forms("{s} lies directly east of {o}", "{s} does not lie directly east of {o}", "does {s} lie directly east of {o}")),
-         ("east_of", _forms("{s} is east of {o}")),
-         ("west_of", _forms("{s} is west of {o}"))),
-        (("next_upstream_of", _forms("{s} is the next village upstream from {o}")),
-         ("upstream_of", _forms("{s} is upstream of {o}")),
-         ("downstream_of", _forms("{s} is downstream of {o}"))),
-        (("one_terrace_above", _forms("{s} sits one terrace above {o}", "{s} does not sit one terrace above {o}", "does {s} sit one terrace above {o}")),
-         ("higher_than", _forms("{s} lies higher than {o}", "{s} does not lie higher than {o}", "does {s} lie higher than {o}")),
-         ("lower_than", _forms("{s} lies lower than {o}", "{s} does not lie lower than {o}", "does {s} lie lower than {o}"))),
-    ],
-}  # fmt: skip
-SYMMETRIC = {
-    "people": [
-        ("married_to", _forms("{s} is married to {o}")),
-        ("cousin_of", _forms("{s} is a cousin of {o}")),
-        ("neighbour_of", _forms("{s} is a neighbour of {o}")),
-    ],
-    "places": [
-        ("borders", _forms("{s} shares a border with {o}", "{s} does not share a border with {o}", "does {s} share a border with {o}")),
-        ("twinned_with", _forms("{s} is twinned with {o}")),
-    ],
-}  # fmt: skip
 WORDS = {
     "people": {"any": "anyone", "who": "who", "some": "someone", "one": "someone", "them": "them", "other": "another person",
                "third": "a third person", "that": "that person", "first": "the first", "second": "the second",
@@ -137,18 +82,14 @@ class _Theory:
         return rid
 
 
-@family("relation_chain", "logic")
+@family("relation_chain", "logic", params=Params, score=default_score)
 def relation_chain(ctx: ItemContext) -> Draw:
     """Transitive chains with inverse, one-way and symmetric rules: proof depth = difficulty."""
-    p = get_params("relation_chain", ctx.params, DEFAULTS)
-    if p["domain"] not in DOMAINS:
-        raise UserError(
-            f"family 'relation_chain': domain must be one of {', '.join(DOMAINS)}, got {p['domain']!r}"
-        )
+    p: Params = ctx.params
     rng = ctx.rng
     d = clamp_depth(ctx.difficulty)
-    assumption, outcome = draw_label(rng, p["assumption"], p["negation"])
-    domain = p["domain"] if p["domain"] != "any" else rng.choice(("people", "places"))
+    assumption, outcome = draw_label(rng, p.assumption, p.negation)
+    domain = p.domain if p.domain != "any" else rng.choice(("people", "places"))
     (B, fb), (D, fd), (INV, fi) = rng.choice(CHAINS[domain])
     S, fs = rng.choice(SYMMETRIC[domain])
     th = _Theory(WORDS[domain])
@@ -157,7 +98,7 @@ def relation_chain(ctx: ItemContext) -> Draw:
     new = names.first if domain == "people" else names.place
 
     # Which relation the question is about, and how long the chain must be for depth d.
-    Q = INV if rng.random() < p["inverse"] else D
+    Q = INV if rng.random() < p.inverse else D
     if outcome == "refuted":
         if Q == INV and d < 3:
             Q = D
@@ -173,7 +114,7 @@ def relation_chain(ctx: ItemContext) -> Draw:
         (
             assumption == "open"
             or (fork_query or outcome == "proved")
-            and rng.random() < p["negation"]
+            and rng.random() < p.negation
         )
         and Q != B
     )
@@ -197,7 +138,7 @@ def relation_chain(ctx: ItemContext) -> Draw:
             ("?x", D, "?z"),
             {"k": "rel_trans", "left": True, **fq},
         )
-    if Q == INV or (p["distractors"] and rng.random() < 0.5):
+    if Q == INV or (p.distractors and rng.random() < 0.5):
         th.rule((("?x", D, "?y"),), ("?y", INV, "?x"), {"k": "rel_inv", **fq})
     if anti:
         fQ = th.lex.rel[Q]
@@ -226,7 +167,7 @@ def relation_chain(ctx: ItemContext) -> Draw:
             query = (last, Q, extra) if rng.random() < 0.5 else (extra, Q, last)
         th.facts.append(fork)
 
-    if p["distractors"]:
+    if p.distractors:
         if fork is None and n >= 1 and rng.random() < 0.6:
             k = rng.randint(1, n)
             th.facts.append(
@@ -275,4 +216,3 @@ def relation_chain(ctx: ItemContext) -> Draw:
     )
 
 
-score = _score

@@ -25,10 +25,10 @@ params:
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from synth.errors import UserError
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, choices, default_score, family, share
 from synth.families.logic.common import (
     HAS,
     ISA,
@@ -38,25 +38,23 @@ from synth.families.logic.common import (
     draw_label,
     draw_props,
     formal,
-    get_params,
     make_draw,
     nouns,
     number,
     settle,
 )
-from synth.families.logic.common import score as _score
 from synth.world.names import NameMaker
 from synth.world.solver import Closure, Contradiction, Rule, Triple, negate
 
-DEFAULTS: dict[str, Any] = {
-    "assumption": "closed",
-    "distractors": True,
-    "negation": 0.5,
-    "task": "query",
-    "queries": "any",
-}
-TASKS = ("query", "prove", "check")
-QUERIES = ("any", "property", "kind")
+
+@dataclass(frozen=True)
+class Params:
+    assumption: str = choices("closed", "open", "any")
+    distractors: bool = True
+    negation: float = share(0.5)
+    task: str = choices("query", "prove", "check")
+    queries: str = choices("any", "property", "kind")
+
 
 
 class Taxonomy:
@@ -239,37 +237,29 @@ def _flawed(
     return steps
 
 
-@family("theory_chain", "logic")
+@family("theory_chain", "logic", params=Params, score=default_score)
 def theory_chain(ctx: ItemContext) -> Draw:
     """Taxonomy chain (kinds, properties, negative rules): true/false/unknown at proof depth = difficulty."""
-    p = get_params("theory_chain", ctx.params, DEFAULTS)
-    if p["task"] not in TASKS:
-        raise UserError(
-            f"family 'theory_chain': task must be one of {', '.join(TASKS)}, got {p['task']!r}"
-        )
-    if p["queries"] not in QUERIES:
-        raise UserError(
-            f"family 'theory_chain': queries must be one of {', '.join(QUERIES)}, got {p['queries']!r}"
-        )
+    p: Params = ctx.params
     rng = ctx.rng
     d = clamp_depth(ctx.difficulty)
-    task = p["task"]
+    task = p.task
     for _attempt in range(20):
         if task == "query":
-            assumption, outcome = draw_label(rng, p["assumption"], p["negation"])
+            assumption, outcome = draw_label(rng, p.assumption, p.negation)
         elif task == "prove":
             assumption = (
-                rng.choice(("closed", "open")) if p["assumption"] == "any" else p["assumption"]
+                rng.choice(("closed", "open")) if p.assumption == "any" else p.assumption
             )
-            outcome = "refuted" if rng.random() < p["negation"] * 0.6 else "proved"
+            outcome = "refuted" if rng.random() < p.negation * 0.6 else "proved"
         else:
             assumption, outcome = "closed", rng.choice(("proved", "absent"))
-        qtype = p["queries"]
+        qtype = p.queries
         if qtype == "any" or task == "check":
             qtype = "property" if task == "check" or rng.random() < 0.6 else "kind"
         b = build(
-            rng, d, outcome, assumption, qtype=qtype, distractors=p["distractors"],
-            negation=p["negation"], bait=False if task == "check" else None,
+            rng, d, outcome, assumption, qtype=qtype, distractors=p.distractors,
+            negation=p.negation, bait=False if task == "check" else None,
         )  # fmt: skip
         tx: Taxonomy = b["tx"]
         query = b["query"]
@@ -325,4 +315,3 @@ def theory_chain(ctx: ItemContext) -> Draw:
     raise RuntimeError("theory_chain: could not draw a consistent theory in 20 attempts")
 
 
-score = _score

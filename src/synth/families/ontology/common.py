@@ -16,7 +16,7 @@ def introduced_or_known(ctx: ItemContext, n_total: int, intro: tuple[int, int], 
     `params.intro_passes` changes how many times over (`synth efficacy` uses 1 to
     render each entity exactly once when its budget holds one pass)."""
     lo, hi = intro
-    passes = max(1, int(ctx.params.get("intro_passes", 2)))
+    passes = ctx.params.intro_passes
     if hi > lo and ctx.position < passes * (hi - lo):
         return lo + ctx.position % (hi - lo)
     pool = max(known, hi, 1)

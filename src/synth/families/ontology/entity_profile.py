@@ -3,12 +3,22 @@
 
 from __future__ import annotations
 
-from synth.families.base import Draw, ItemContext, family
+from dataclasses import dataclass
+
+from synth.families.base import Draw, ItemContext, between, family
 from synth.families.ontology.common import document_formal, entity_view, introduced_or_known
 from synth.world.model import HAS
 
 
-@family("entity_profile", kind="ontology")
+@dataclass(frozen=True)
+class Params:
+    intro_passes: int = between(2, 1, 100)  # times over each new entity before revisiting
+    derived: bool = True  # state what the entity's kinds make true of it
+    shuffle: bool = True  # sentence order shuffled (false: fixed, an ablation)
+    fullnames: bool = True  # the full name in every sentence (false: pronouns, an ablation)
+
+
+@family("entity_profile", kind="ontology", params=Params)
 def entity_profile(ctx: ItemContext) -> Draw:
     w = ctx.world
     n = len(w.entities)
@@ -28,7 +38,7 @@ def entity_profile(ctx: ItemContext) -> Draw:
         elif rel.symmetric:
             states.append((o, rel.id, s))
     props = []
-    if ctx.params.get("derived", True):
+    if ctx.params.derived:
         c = w.closure
         for f in w.facts_about.get(e["name"], []):
             # Only what follows from this entity's own facts: a property that rests on
@@ -52,8 +62,8 @@ def entity_profile(ctx: ItemContext) -> Draw:
     return Draw(
         vars={
             "e": e,
-            "shuffled": bool(ctx.params.get("shuffle", True)),
-            "fullnames": bool(ctx.params.get("fullnames", True)),
+            "shuffled": ctx.params.shuffle,
+            "fullnames": ctx.params.fullnames,
         },
         formal=formal,
         difficulty=1,

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from synth.families.base import Draw, ItemContext, family
+from dataclasses import dataclass
+
+from synth.families.base import Draw, ItemContext, between, family
 from synth.families.ontology.common import document_formal, introduced_or_known, kind_view
 
 
-@family("kind_entry", kind="ontology")
+@dataclass(frozen=True)
+class Params:
+    intro_passes: int = between(2, 1, 100)  # times over each new kind before revisiting
+
+
+@family("kind_entry", kind="ontology", params=Params)
 def kind_entry(ctx: ItemContext) -> Draw:
     w = ctx.world
     kinds = list(w.kinds)

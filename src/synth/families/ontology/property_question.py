@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from synth.families.base import Draw, ItemContext, family
 from synth.families.ontology.common import entity_view, question_entity, step_view
-from synth.world.fictional import PROPERTIES
+from synth.vocab import PROPERTIES
 from synth.world.model import HAS
 
 

@@ -3,17 +3,26 @@ or symmetric reading), through a chain (transitivity), or not holding at all."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from synth.errors import UserError
-from synth.families.base import Draw, ItemContext, family
+from synth.families.base import Draw, ItemContext, family, words
 from synth.families.ontology.common import step_view
 
 
-@family("relation_question", kind="ontology", applies=lambda w: bool(w.links))
+@dataclass(frozen=True)
+class Params:
+    relations: tuple[str, ...] = words(())  # relations the template phrases well (default: all)
+
+
+@family(
+    "relation_question", kind="ontology", params=Params, applies=lambda w: bool(w.links)
+)
 def relation_question(ctx: ItemContext) -> Draw:
     w = ctx.world
     c = w.closure
     # A template names the relations it phrases well; a user world may have others.
-    rels = [r for r in ctx.params.get("relations", []) if r in w.relations] or sorted(w.relations)
+    rels = [r for r in ctx.params.relations if r in w.relations] or sorted(w.relations)
     if not rels:
         raise UserError(
             "this world declares no relations; drop ontology.qa_relation and ontology.qa_compare from the tier"

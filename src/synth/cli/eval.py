@@ -1,4 +1,4 @@
-"""`synth eval`: the CLI over synth.evaluate.evaluate (register `eval_cmd` on the group)."""
+"""`synth eval`: a wrapper over `synth.evaluate.evaluate`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import sys
 
 import click
 
-from synth.backends.options import server_options
+from synth.cli.main import Command
+from synth.cli.options import server_options
 
 
-@click.command("eval")
+@click.command("eval", cls=Command)
 @click.option("--probes", required=True, metavar="DIR", help="A corpus's eval split: OUT/eval.")
 @click.option(
     "--backend",

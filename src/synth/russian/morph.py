@@ -5,7 +5,7 @@ Real words (properties, colours, trades, objects) go through pymorphy3 and its
 OpenCorpora dictionary. The world's nonce words (kinds, people, places) are declined by
 rule: pymorphy3's predictor gets them wrong (it reads "Грима" as the genitive of "грим",
 "дорзор" as a feminine plural, "глорпус" with the plural "глорпуса"), so
-`synth.world.names_ru` generates nonce words only with endings whose declension is
+`synth.russian.names` generates nonce words only with endings whose declension is
 regular, and this module declines those endings itself.
 
 Every public function is pure and cached: templates call them for every sentence.

@@ -1,8 +1,10 @@
 """Producing one work unit: sample → render → realise → format → tokenize → filter.
 
-This is the part of a run that workers execute. Everything it needs is rebuilt from
-the run's resolved settings in each process (`Producer.from_settings`), and everything
-it returns (an Arrow table and counters) depends only on those settings and the unit.
+This is the part of a run that workers execute. A producer is made once per process
+from the run's `WorkerSetup` (plain settings, the tier fitted to the world, the world),
+which the parent resolved and sends to each worker; the template library and the
+tokenizer are loaded from their files in each process. Everything a unit returns (an
+Arrow table and counters) depends only on the setup and the unit.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
@@ -21,18 +23,15 @@ from synth.backends import get_backend
 from synth.backends.base import counters_of, diff_counters
 from synth.backends.realise import REALISED_BY
 from synth.chat import get_format, with_system
-from synth.config import TierConfig, load_tier
-from synth.curriculum.plan import Unit
-from synth.errors import RunStopped, UserError
-from synth.families import ItemContext, get_family
+from synth.curriculum.schedule import Unit
+from synth.curriculum.tier import TierConfig
+from synth.errors import RunStopped
 from synth.families.base import Scope
 from synth.rng import derive_seed, rng_for
 from synth.row import Row, rows_to_table
-from synth.template_helpers import item_globals
 from synth.templating import TemplateLibrary
-from synth.tokenizer import load_tokenizer
-from synth.world import load_world
-from synth.world.fictional import build_world
+from synth.templating.item import render_item
+from synth.tokenizer import Tokenizer, load_tokenizer
 from synth.world.model import World
 
 BATCH = 64  # candidate rows rendered and tokenized together (a constant: part of the output)
@@ -44,7 +43,7 @@ _FORMAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 @dataclass
 class Settings:
-    """Everything a worker needs to rebuild the producer (plain, picklable values)."""
+    """The run's plain values a producer needs (picklable, compared cheaply)."""
 
     tier: str
     seed: int
@@ -63,6 +62,19 @@ class Settings:
     world_file: str | None = (
         None  # a user's world (YAML spec or RDF/OWL) instead of a fictional one
     )
+
+
+@dataclass
+class WorkerSetup:
+    """What every process that produces units needs, resolved once by the parent: the
+    run's settings, the tier fitted to the world, and the world cut to what the budget
+    states. A worker receives it once, when it starts; `key` (the run's fingerprint)
+    tells two setups apart without comparing worlds."""
+
+    settings: Settings
+    tier: TierConfig
+    world: World | None
+    key: str
 
 
 class SmoothRoundRobin:
@@ -106,20 +118,24 @@ class UnitResult:
 class Producer:
     def __init__(
         self,
-        settings: Settings,
-        cfg: TierConfig,
-        lib: TemplateLibrary,
-        world: World | None,
+        setup: WorkerSetup,
+        lib: TemplateLibrary | None = None,
+        tokenizer: Tokenizer | None = None,
         sample_chain: Callable | None = None,
     ):
+        """`lib` and `tokenizer`: the parent passes the ones it resolved; a worker loads
+        its own from the settings."""
+        settings, world = setup.settings, setup.world
         self.s = settings
-        self.cfg = cfg
-        self.lib = lib
+        self.cfg = setup.tier
         self.world = world
-        self.tok = load_tokenizer(settings.tokenizer)
+        self.lib = lib or TemplateLibrary(
+            settings.template_dirs, builtin=settings.builtin_templates
+        )
+        self.tok = tokenizer or load_tokenizer(settings.tokenizer)
         self.fmt = get_format(settings.chat_format)
         self.backend = get_backend(
-            settings.backend, model=settings.model, library=lib, **settings.backend_options
+            settings.backend, model=settings.model, library=self.lib, **settings.backend_options
         )
         self._chain_factory = sample_chain or self._default_chain
         self.chain = self._chain_factory()
@@ -141,19 +157,6 @@ class Producer:
         # First: a row the LLM could not realise is rejected with the realiser's reason.
         return FilterChain([RealiseFilter(), *chain.filters])
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Producer:
-        cfg = load_tier(settings.tier)
-        lib = TemplateLibrary(settings.template_dirs, builtin=settings.builtin_templates)
-        world = (
-            make_world(settings.seed, cfg, settings.world_file) if needs_world(cfg, lib) else None
-        )
-        if world is not None and settings.active_entities is not None:
-            world = world.restricted(settings.active_entities)
-        if world is not None:
-            cfg, _ = fit_to_world(cfg, lib, world)
-        return cls(settings, cfg, lib, world)
-
     # -- one item ---------------------------------------------------------------------
 
     def item(
@@ -171,35 +174,20 @@ class Producer:
         and answer in every language (parallel corpora)."""
         seed = derive_seed(self.s.seed, self.cfg.tier, split, tid, *key)
         spec = self.lib.spec(tid, self._lang(seed))
-        rng = rng_for(seed)
-        lo, hi = spec.difficulty
-        d = min(max(difficulty, lo), hi)
-        ctx = ItemContext(
-            rng=rng,
-            world=self.world,
-            difficulty=d,
-            params=spec.params,
-            lang=spec.lang,
+        sample = render_item(
+            self.lib,
+            spec,
+            self.world,
+            rng_for(seed),
+            difficulty,
+            scope,
             split=split,
-            scope=scope,
             position=position,
+            seconds=self.seconds,
         )
-        t0 = perf_counter()
-        draw = get_family(spec.family, str(spec.path)).fn(ctx)
-        t1 = perf_counter()
-        variables = {
-            **draw.vars,
-            **item_globals(rng),
-            "difficulty": draw.difficulty,
-            "lang": spec.lang,
-        }
-        variables["names"] = self.world.names.get(spec.lang, {}) if self.world is not None else {}
-        variables["relations"] = self.world.relations if self.world is not None else {}
-        text, messages = self.lib.render(tid, variables, spec.lang)
+        draw, text, messages = sample.draw, sample.text, sample.messages
         if messages is not None and self.s.system_prompt:
             messages = with_system(messages, self.s.system_prompt)
-        self.seconds["sample"] += t1 - t0
-        self.seconds["render"] += perf_counter() - t1
         if messages is not None:
             text = self.fmt(messages)
         row = Row(
@@ -386,67 +374,3 @@ def _batch_size(total: int, rows: int, target: int) -> int:
 
 def _frac(x: int) -> float:
     return (x % 1_000_003) / 1_000_003
-
-
-def make_world(seed: int, cfg: TierConfig, world_file: str | None) -> World:
-    """The user's world when one is given, else the tier's fictional world."""
-    if world_file:
-        return load_world(world_file, seed)
-    return build_world(seed, cfg.world)
-
-
-def fit_to_world(
-    cfg: TierConfig, lib: TemplateLibrary, world: World
-) -> tuple[TierConfig, list[str]]:
-    """Leave out the templates whose family has nothing to say about this world (a
-    user's ontology may have no relation chains), then those whose required concepts
-    no remaining template introduces. Returns the fitted tier and what was left out."""
-    keep = dict(cfg.templates)
-    dropped = []
-    for tid in list(keep):
-        applies = get_family(lib.spec(tid).family).applies
-        if applies is not None and not applies(world):
-            dropped.append(tid)
-            del keep[tid]
-    while dropped:
-        introduced = {c for t in keep for c in lib.spec(t).introduces + lib.spec(t).concepts}
-        orphans = [t for t in keep if any(r not in introduced for r in lib.spec(t).requires)]
-        if not orphans:
-            break
-        for t in orphans:
-            dropped.append(t)
-            del keep[t]
-    if not dropped:
-        return cfg, []
-    if not keep:
-        raise UserError(
-            f"{cfg.source}: no template of this tier applies to the world (left out: {', '.join(dropped)})"
-        )
-    stages = [
-        replace(s, templates={t: w for t, w in s.templates.items() if t in keep})
-        for s in cfg.stages
-    ]
-    stages = [s for s in stages if s.templates]
-    total = sum(s.share for s in stages)
-    stages = [replace(s, share=s.share / total) for s in stages]
-    return replace(cfg, templates=keep, stages=stages), dropped
-
-
-def needs_world(cfg: TierConfig, lib: TemplateLibrary) -> bool:
-    return any(lib.spec(t).kind == "ontology" for t in cfg.templates)
-
-
-def check_templates(cfg: TierConfig, lib: TemplateLibrary, langs: Iterable[str] = ("en",)) -> None:
-    """Every template the tier names exists in every language asked for, compiles, and
-    names a known family."""
-    for tid in cfg.templates:
-        if tid not in lib:
-            raise UserError(f"{cfg.source}: template {tid!r} not found in the template packs")
-        for lang in langs:
-            if lang not in lib.langs(tid):
-                raise UserError(
-                    f"--lang {lang}: template {tid} has no {lang!r} version (it has: {', '.join(lib.langs(tid))})"
-                )
-            spec = lib.spec(tid, lang)
-            get_family(spec.family, str(spec.path))
-            lib.compiled(tid, lang)

@@ -1,36 +1,13 @@
-"""`synth qa PATH`: the click command (registered on the main CLI with cli.add_command).
-
-Also runnable alone: `python -m synth.qa.cli PATH`.
-"""
+"""`synth qa PATH`: a wrapper over `synth.qa.run_qa`."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from synth.errors import RunStopped, UserError
+from synth.cli.main import Command
 
 
-class _Command(click.Command):
-    """User mistakes become one line and exit code 2 here too, when run on its own."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except UserError as e:
-            click.echo(f"synth: error: {e}", err=True)
-            sys.exit(UserError.exit_code)
-        except RunStopped as e:
-            click.echo(f"synth: stopped: {e}", err=True)
-            sys.exit(RunStopped.exit_code)
-
-
-@click.command(
-    "qa",
-    cls=_Command,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
+@click.command("qa", cls=Command)
 @click.argument("path", type=click.Path())
 @click.option(
     "--out",
@@ -101,7 +78,3 @@ def qa(path: str, out: str, tokenizer: str, sample: int, metrics_sample: int, ev
         click.echo("  no problems found")
     if any(p["severity"] == "critical" for p in q["verdict"]):
         raise SystemExit(1)
-
-
-if __name__ == "__main__":
-    qa()

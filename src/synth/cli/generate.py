@@ -1,5 +1,4 @@
-"""The `synth` command. Each subcommand is a thin wrapper over the library call of the
-same name, so what the CLI does a script can do too."""
+"""`synth generate`: a corpus for a tier (a wrapper over `synth.generate`)."""
 
 from __future__ import annotations
 
@@ -8,45 +7,11 @@ import sys
 
 import click
 
-from synth.backends.options import server_options
-from synth.errors import RunStopped, UserError
+from synth.cli.main import Command
+from synth.cli.options import server_options
 
 
-class _Group(click.Group):
-    """User mistakes become one line and exit code 2, never a traceback."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except UserError as e:
-            click.echo(f"synth: error: {e}", err=True)
-            sys.exit(UserError.exit_code)
-        except RunStopped as e:
-            click.echo(f"synth: stopped: {e}", err=True)
-            sys.exit(RunStopped.exit_code)
-
-
-@click.group(
-    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
-)
-@click.version_option(package_name="synth")
-def cli() -> None:
-    """Synthetic fine-tuning corpora from a seeded world, ordered as a curriculum.
-
-    \b
-    Start here:
-      synth generate --tier command --out outputs/command --tokens 5M
-      python -c "import datasets; print(datasets.load_from_disk('outputs/command'))"
-
-    \b
-    Tiers (what the corpus changes in a model, and its default token budget):
-      command     behaviour: commands, formats, symbolic mappings       100M
-      structural  reasoning: multi-step deduction, new logics            1B
-      ontology    knowledge: a whole synthetic world and its rules       10B
-    """
-
-
-@cli.command()
+@click.command(cls=Command)
 @click.option(
     "--tier",
     default="command",
@@ -187,8 +152,8 @@ def generate(**kw) -> None:
     curriculum order, so read shards in order (no global shuffle).
     """
     from synth.backends.options import parse_llm_options
-    from synth.pipeline import GenerateConfig
-    from synth.pipeline import generate as run
+    from synth.generation import GenerateConfig
+    from synth.generation import generate as run
 
     quiet = kw.pop("quiet")
     kw["llm_options"] = parse_llm_options(kw.pop("llm_option"))
@@ -215,7 +180,7 @@ def rejection_note(manifest: dict) -> str | None:
     """One line when filters threw away much of what was drawn. The corpus still meets its
     budget, but mostly-duplicate draws mean the world is too small for the budget: the
     corpus says the same things over and over (or a filter band does not fit the data)."""
-    from synth.pipeline import rejected_share
+    from synth.generation.run import rejected_share
 
     t = manifest["totals"]
     share = rejected_share(t["rejected"], t["rows"])
@@ -235,108 +200,3 @@ def rejection_note(manifest: dict) -> str | None:
             " repeats it (a larger world or a smaller --tokens gives fewer repeats)"
         )
     return line + "; manifest.json → filters has every count"
-
-
-@cli.group()
-def curriculum() -> None:
-    """Inspect and check the concept-layering curriculum."""
-
-
-@curriculum.command("show")
-@click.argument("tier")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "dot"]),
-    default="text",
-    show_default=True,
-    help="dot: Graphviz source (render with `dot -Tpng`).",
-)
-@click.option(
-    "--tokens", metavar="N", help="Budget to show token shares for (default: the tier's)."
-)
-@click.option(
-    "--templates", "templates", multiple=True, metavar="DIR", help="Extra template packs."
-)
-def curriculum_show(tier: str, fmt: str, tokens: str | None, templates: tuple[str, ...]) -> None:
-    """Print a tier's concept DAG and stage plan.
-
-    \b
-    Examples:
-      synth curriculum show ontology
-      synth curriculum show structural --format dot | dot -Tpng > structural.png
-    """
-    from synth.config import load_tier
-    from synth.curriculum.concepts import build_graph, describe, to_dot
-    from synth.templating import TemplateLibrary
-    from synth.units import parse_count
-
-    cfg = load_tier(tier)
-    lib = TemplateLibrary(list(templates))
-    graph = build_graph(cfg, lib)
-    budget = parse_count(tokens, "--tokens") if tokens else cfg.budget
-    click.echo(to_dot(cfg, graph) if fmt == "dot" else describe(cfg, graph, budget))
-
-
-@curriculum.command("check")
-@click.argument("out", type=click.Path(file_okay=False))
-def curriculum_check(out: str) -> None:
-    """Check a corpus against its curriculum: stage order, concepts introduced before
-    use, and (ontology) every fact stated before a sample uses it."""
-    from pathlib import Path
-
-    from synth.curriculum.check import check_corpus
-
-    rep = check_corpus(Path(out))
-    click.echo(f"{out}: {rep.rows:,} rows, {rep.facts_checked:,} fact uses checked")
-    for i, (d, r) in enumerate(zip(rep.stage_difficulty, rep.stage_replay)):
-        click.echo(f"  stage {i}: mean difficulty {d:.2f}, replay {r:.1%}")
-    if rep.ok:
-        click.echo("curriculum check passed")
-        return
-    for p in rep.problems:
-        click.echo(f"  problem: {p}", err=True)
-    raise SystemExit(1)
-
-
-@cli.command()
-@click.argument("out", type=click.Path(file_okay=False))
-def verify(out: str) -> None:
-    """Check a corpus folder against its manifest: every shard present, sha256, rows
-    and tokens. Exits 1 on any mismatch."""
-    from pathlib import Path
-
-    from synth.shards.verify import verify_corpus
-
-    problems = verify_corpus(Path(out))
-    if problems:
-        for p in problems:
-            click.echo(f"  {p}", err=True)
-        click.echo(f"{out}: {len(problems)} problem(s)", err=True)
-        raise SystemExit(1)
-    click.echo(f"{out}: all shards match the manifest")
-
-
-def _register_plugins() -> None:
-    from synth.efficacy.cli import efficacy_cmd
-    from synth.eval_cli import eval_cmd
-    from synth.export_cli import export
-    from synth.filter_cli import filter_cmd
-    from synth.plan.cli import plan
-    from synth.qa.cli import qa
-    from synth.templates_cli import templates
-
-    for command in (plan, export, qa, templates, eval_cmd, filter_cmd):
-        cli.add_command(command)
-    cli.add_command(efficacy_cmd)
-
-
-_register_plugins()
-
-
-def main() -> None:
-    cli()
-
-
-if __name__ == "__main__":
-    main()

@@ -6,22 +6,11 @@ from pathlib import Path
 
 import click
 
+from synth.cli.main import Command
 from synth.efficacy.design import KNOBS, Design, condition_dir
 
 
-def summary_lines(report: dict) -> list[str]:
-    """The headline groups as a few readable lines."""
-    t = report["training"]
-    lines = [
-        f"{report['condition']}: {t['steps']} steps ({t['epochs']} epochs, {report['timing']['total_minutes']} min), "
-        f"loss {t['first_loss']:.2f} → {t['final_loss']:.2f}"
-    ]
-    for name, g in report["probes"]["headline"].items():
-        lines.append(f"  {name:<18} {g['accuracy']:>6.1%}  chance {g['chance']:>6.1%}  n={g['n']}")
-    return lines
-
-
-@click.command("efficacy")
+@click.command("efficacy", cls=Command)
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option(
     "--tier",
@@ -93,7 +82,7 @@ def efficacy_cmd(
       synth efficacy outputs/eff --tier ontology --ablate renderings=1
       synth efficacy outputs/my-corpus --minutes 5      # a corpus you generated
     """
-    from synth.efficacy.run import EfficacyConfig, run_efficacy
+    from synth.efficacy.run import EfficacyConfig, report_lines, run_efficacy
 
     if tier is not None and tier != "ontology":
         raise click.UsageError(f"--tier: efficacy generates the ontology design only, got {tier!r}")
@@ -123,6 +112,6 @@ def efficacy_cmd(
             quiet=quiet,
         )
         report = run_efficacy(cfg)
-        for line in summary_lines(report):
+        for line in report_lines(report):
             click.echo(line)
         click.echo(f"  → {folder / 'efficacy.json'}")

@@ -1,13 +1,14 @@
-"""The `synth export` command: a thin wrapper over `synth.export.export`."""
+"""`synth export`: a wrapper over `synth.export.export`."""
 
 from __future__ import annotations
 
 import click
 
+from synth.cli.main import Command
 from synth.export import FORMATS
 
 
-@click.command("export")
+@click.command("export", cls=Command)
 @click.argument("out", metavar="OUT")
 @click.option(
     "--to",

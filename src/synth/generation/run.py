@@ -7,11 +7,8 @@ and manifest. The eval probes are made first, so the contamination guard knows t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import pickle
-import shutil
 import sys
 import time
 from collections import deque
@@ -24,272 +21,31 @@ import pyarrow as pa
 
 from synth import __version__, gc_policy
 from synth.backends.base import add_counters, llm_summary
-from synth.backends.options import backend_options, fingerprint_options
-from synth.chat import get_format, infer_format, resolve_system_prompt
-from synth.config import TierConfig, load_tier
-from synth.curriculum.concepts import build_graph
-from synth.curriculum.plan import Plan, Unit, make_plan
+from synth.curriculum.schedule import Schedule, Unit, make_schedule
+from synth.curriculum.tier import TierConfig
 from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
-from synth.produce import (
-    Producer,
-    Settings,
-    UnitResult,
-    check_templates,
-    fit_to_world,
-    make_world,
-    needs_world,
-)
+from synth.filters.rejected import write_rejected
+from synth.generation.config import GenerateConfig
+from synth.generation.outdir import discard_partials, prepare_out
+from synth.generation.resolve import Resolved, resolve
+from synth.generation.unit import Producer, UnitResult
 from synth.row import SCHEMA, Row
-from synth.shards.atomic import sha256_file, write_bytes, write_json, write_pickle
+from synth.shards.atomic import sha256_file, write_pickle
+from synth.shards.manifest import MANIFEST_VERSION, write_manifest
 from synth.shards.writer import ShardWriter, write_dataset_files
-from synth.templating import TemplateLibrary
-from synth.tokenizer import load_tokenizer
-from synth.units import parse_count
-
-MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
-
-
-@dataclass
-class GenerateConfig:
-    """What `synth generate` takes; every field has the CLI option of the same name."""
-
-    tier: str = "command"
-    out: str = "outputs/command"
-    tokens: str | int | None = None
-    seed: int = 0
-    workers: int | None = None
-    executor: str = "local"
-    ray_address: str | None = None
-    shard_tokens: str | int = "100M"
-    tokenizer: str = "qwen2.5"
-    model_format: str | None = None  # None: inferred from `model`
-    system_prompt: str | None = None
-    backend: str = "template"
-    model: str | None = None
-    realise: str | None = (
-        None  # LLM backends: default realisation mode (else the tier's `realise:`)
-    )
-    base_url: str | None = None  # openai backend: the server, e.g. http://127.0.0.1:8000/v1
-    api_key_env: str | None = None  # openai backend: the variable holding the key (OPENAI_API_KEY)
-    llm_options: dict[str, Any] = field(default_factory=dict)  # --llm-option KEY=VALUE
-    lang: str = "en"
-    world: str | None = None  # a world spec (YAML) or ontology (RDF/OWL); default: fictional
-    templates: list[str] = field(default_factory=list)
-    templates_only: bool = False
-    overwrite: bool = False
-    progress: bool = True
-    command_line: str | None = None
-
-
-@dataclass
-class Run:
-    """A config resolved against the files it names: what the fingerprint covers."""
-
-    config: GenerateConfig
-    tier: TierConfig
-    lib: TemplateLibrary
-    budget: int
-    shard_tokens: int
-    settings: Settings
-    resolved: dict[str, Any]
-    fingerprint: str
-    active_entities: int
-    kinds: int
-    stage_concepts: list[list[str]]
-
-
-def resolve(config: GenerateConfig) -> Run:
-    tier = load_tier(config.tier)
-    budget = parse_count(config.tokens, "--tokens") if config.tokens is not None else tier.budget
-    shard_tokens = parse_count(config.shard_tokens, "--shard-tokens")
-    if config.executor not in ("local", "ray"):
-        raise UserError(f"--executor: unknown executor {config.executor!r}; choose local or ray")
-    if config.executor == "ray":
-        from synth.executors.ray import _ray
-
-        _ray()  # a clear error now if Ray is not installed
-    if config.workers is not None and config.workers < 1:
-        raise UserError(f"--workers: must be at least 1, got {config.workers}")
-    lib = TemplateLibrary(config.templates, builtin=not config.templates_only)
-    langs = parse_langs(config.lang)
-    chat_format = config.model_format or infer_format(config.model)
-    get_format(chat_format)  # a clear error now for an unknown format
-    system = resolve_system_prompt(config.system_prompt)
-    check_templates(tier, lib, langs)
-    tok = load_tokenizer(config.tokenizer)
-    world = make_world(config.seed, tier, config.world) if needs_world(tier, lib) else None
-    entities = kinds = 0
-    if world is not None:
-        covering = [s for s in tier.stages if "entities" in s.covers]
-        cover_tokens = min((budget * s.share for s in covering), default=budget)
-        entities = max(1, min(len(world.entities), int(cover_tokens // tier.tokens_per_entity)))
-        kinds = len(world.kinds)
-        tier, dropped = fit_to_world(tier, lib, world.restricted(entities))
-        if dropped and config.progress:
-            print(
-                f"synth: left out templates with nothing to say about this world: {', '.join(dropped)}",
-                file=sys.stderr,
-            )
-    graph = build_graph(tier, lib)
-    llm = backend_options(
-        config.backend,
-        tier.raw,
-        config.out,
-        config.realise,
-        config.base_url,
-        config.api_key_env,
-        config.llm_options,
-    )
-    settings = Settings(
-        tier=config.tier,
-        seed=config.seed,
-        tokenizer=config.tokenizer,
-        chat_format=chat_format,
-        system_prompt=system,
-        backend=config.backend,
-        model=config.model,
-        backend_options=llm,
-        template_dirs=[str(Path(d).resolve()) for d in config.templates],
-        builtin_templates=not config.templates_only,
-        active_entities=entities if world is not None else None,
-        langs=langs,
-        world_file=str(Path(config.world).resolve()) if config.world else None,
-    )
-    resolved = {
-        "tier": tier.tier,
-        "curriculum": _sha(Path(tier.source).read_bytes()),
-        "budget": budget,
-        "seed": config.seed,
-        "tokenizer": tok.fingerprint,
-        "chat_format": chat_format,
-        "system_prompt": system,
-        "backend": config.backend,
-        "model": config.model,
-        "shard_tokens": shard_tokens,
-        "templates": {
-            f"{tid}@{lang}": _sha(lib.spec(tid, lang).source.encode())
-            for tid in sorted(tier.templates)
-            for lang in langs
-        },
-        "partials": {
-            str(p.name): _sha(p.read_bytes()) for d in lib.dirs for p in sorted(d.rglob("_*.j2"))
-        },
-        "world": {"file": _sha(Path(config.world).read_bytes())} if config.world else tier.world,
-        "langs": langs,
-        "synth": __version__,
-    }
-    if config.backend != "template":  # template runs keep the fingerprints they had
-        resolved["llm"] = fingerprint_options(llm)
-    fp = _sha(json.dumps(resolved, sort_keys=True).encode())
-    return Run(
-        config,
-        tier,
-        lib,
-        budget,
-        shard_tokens,
-        settings,
-        resolved,
-        fp,
-        entities,
-        kinds,
-        graph.stage_introduces,
-    )
-
-
-def parse_langs(spec: str) -> dict[str, float]:
-    """`en`, `ru`, `en,ru` (equal shares) or `en:0.7,ru:0.3`."""
-    out: dict[str, float] = {}
-    for part in (p.strip() for p in spec.split(",") if p.strip()):
-        name, _, share = part.partition(":")
-        if not name.isalpha() or len(name) > 8:
-            raise UserError(f"--lang: {part!r} is not a language code (e.g. en, ru, en:0.7,ru:0.3)")
-        try:
-            out[name] = float(share) if share else 1.0
-        except ValueError:
-            raise UserError(f"--lang: share {share!r} of {name} is not a number") from None
-        if out[name] <= 0:
-            raise UserError(f"--lang: share of {name} must be positive")
-    if not out:
-        raise UserError("--lang: give at least one language, e.g. en")
-    total = sum(out.values())
-    return {k: v / total for k, v in out.items()}
-
-
-def _sha(b: bytes) -> str:
-    return hashlib.sha256(b).hexdigest()[:16]
-
-
-def _differences(old: dict, new: dict) -> list[str]:
-    keys = sorted(set(old) | set(new))
-    out = []
-    for k in keys:
-        if old.get(k) != new.get(k):
-            if isinstance(old.get(k), dict) and isinstance(new.get(k), dict):
-                sub = [
-                    f"{k}.{s}"
-                    for s in sorted(set(old[k]) | set(new[k]))
-                    if old[k].get(s) != new[k].get(s)
-                ]
-                out.extend(sub[:5])
-            else:
-                out.append(f"{k} ({old.get(k)!r} → {new.get(k)!r})")
-    return out
-
-
-OUR_FILES = ("data-", "manifest.json", "state.json", "dataset_info.json")
-OUR_DIRS = ("eval", "rejected", ".synth")
-
-
-def _prepare_out(run: Run) -> dict | None:
-    """Check the output folder; returns the manifest of a run to resume, if any."""
-    out = Path(run.config.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out: {out} exists and is not a directory")
-    manifest_path = out / MANIFEST
-    if out.is_dir() and any(out.iterdir()):
-        if run.config.overwrite:
-            for p in out.iterdir():
-                if p.is_dir() and p.name == ".synth":
-                    # LLM responses are keyed by what asked for them: still valid, keep them
-                    for q in p.iterdir():
-                        if not q.name.startswith("llm-cache.sqlite"):
-                            shutil.rmtree(q) if q.is_dir() else q.unlink()
-                elif p.is_dir() and p.name in OUR_DIRS:
-                    shutil.rmtree(p)
-                elif p.is_file() and p.name.startswith(OUR_FILES):
-                    p.unlink()
-            return None
-        if not manifest_path.is_file():
-            raise UserError(
-                f"--out: {out} is not empty and holds no synth corpus; choose another folder or pass --overwrite"
-            )
-        try:
-            old = json.loads(manifest_path.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise UserError(
-                f"--out: {manifest_path} is unreadable ({e}); pass --overwrite to start over"
-            ) from None
-        if old.get("fingerprint") != run.fingerprint:
-            diff = ", ".join(_differences(old.get("resolved", {}), run.resolved)) or "unknown"
-            raise UserError(
-                f"--out: {out} holds a different corpus (differs in: {diff}); pass --overwrite to replace it"
-            )
-        return old
-    return None
 
 
 def generate(config: GenerateConfig) -> dict[str, Any]:
     """Generate a corpus; returns its manifest. Raises UserError for bad input."""
     run = resolve(config)
-    old = _prepare_out(run)
+    old = prepare_out(run)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     if old is None:
         # The folder is ours from the first moment: a run killed this early resumes too.
-        write_json(
-            out / MANIFEST,
+        write_manifest(
+            out,
             {
                 "version": MANIFEST_VERSION,
                 "status": "running",
@@ -330,7 +86,7 @@ CORPUS_BATCH = 256  # rows per corpus-filter batch
 
 
 class _Generation:
-    def __init__(self, run: Run, out: Path, resume_from: dict | None):
+    def __init__(self, run: Resolved, out: Path, resume_from: dict | None):
         self.run_ = run
         self.out = out
         self.resume_from = resume_from
@@ -338,20 +94,20 @@ class _Generation:
         self.started = time.time()
 
     def run(self) -> dict[str, Any]:
-        from synth.eval_split import write_probes
         from synth.filters import build_corpus_chain
+        from synth.generation.probes import write_probes
 
         run, cfg = self.run_, self.cfg
         # An LLM backend batches inside one process (one model in memory): 1 worker by default.
         workers = run.config.workers or (
             os.cpu_count() or 1 if run.config.backend == "template" else 1
         )
-        plan = make_plan(cfg, run.budget, entities=run.active_entities, kinds=run.kinds)
-        producer = Producer.from_settings(run.settings)
+        plan = make_schedule(cfg, run.budget, entities=run.active_entities, kinds=run.kinds)
+        producer = Producer(run.setup, run.lib, run.tokenizer)
         probes = write_probes(producer, self.out / "eval", cfg, run.active_entities)
         st = self._resume_state() if self.resume_from is not None else None
         if st is None:
-            _discard_partials(self.out, keep=[])
+            discard_partials(self.out, keep=[])
             st = _State(corpus=build_corpus_chain(cfg.filters, probes=probes))
         stage_acc = _StageAccumulator(cfg, run.stage_concepts, st.stages, st.rows)
         writer = ShardWriter(self.out, SCHEMA, run.shard_tokens, shards=list(st.shards))
@@ -423,8 +179,8 @@ class _Generation:
         write_dataset_files(
             self.out, [s.file for s in writer.shards], SCHEMA, f"synth {cfg.tier} corpus"
         )
-        _write_rejected(self.out, self.manifest["filters"])
-        write_json(self.out / MANIFEST, self.manifest)
+        write_rejected(self.out, self.manifest["filters"])
+        write_manifest(self.out, self.manifest)
         (self.out / STATE).unlink(missing_ok=True)
         return self.manifest
 
@@ -433,8 +189,8 @@ class _Generation:
         if c.executor == "ray":
             from synth.executors.ray import RayExecutor
 
-            return RayExecutor(self.run_.settings, c.ray_address, c.workers)
-        return LocalExecutor(self.run_.settings, workers, producer if workers == 1 else None)
+            return RayExecutor(Producer, self.run_.setup, c.ray_address, c.workers)
+        return LocalExecutor(Producer, self.run_.setup, workers, producer if workers == 1 else None)
 
     def _resume_state(self) -> _State | None:
         """The state saved with the last complete shard; shards after it are discarded."""
@@ -449,14 +205,14 @@ class _Generation:
                 raise UserError(
                     f"--out: {p} is missing or damaged (sha256 differs from the manifest); pass --overwrite to start over"
                 )
-        _discard_partials(self.out, keep=[s.file for s in st.shards])
+        discard_partials(self.out, keep=[s.file for s in st.shards])
         print(
             f"{self.out}: resuming after {len(st.shards)} complete shard(s), {st.kept_tokens:,} tokens",
             file=sys.stderr,
         )
         return st
 
-    def _results(self, ex, plan: Plan, st: _State) -> Iterator[UnitResult]:
+    def _results(self, ex, plan: Schedule, st: _State) -> Iterator[UnitResult]:
         """Unit results in index order: the planned units from where the run stands, then
         tail units (the last unit again under new indices, full size) while corpus filters
         leave the budget short. The consumer stops at the budget, so what is written never
@@ -508,10 +264,10 @@ class _Generation:
         (self.out / STATE).parent.mkdir(exist_ok=True)
         write_pickle(self.out / STATE, st)
         self.manifest = self._manifest(plan, st, stage_acc, "running")
-        write_json(self.out / MANIFEST, self.manifest)
+        write_manifest(self.out, self.manifest)
         write_dataset_files(self.out, [s.file for s in writer.shards], SCHEMA)
 
-    def _manifest(self, plan: Plan, st: _State, stage_acc, status: str) -> dict:
+    def _manifest(self, plan: Schedule, st: _State, stage_acc, status: str) -> dict:
         run, cfg = self.run_, self.cfg
         elapsed = time.time() - self.started
         c = run.config
@@ -573,13 +329,6 @@ def merge_sample_stats(stats: list[dict]) -> dict:
     from synth.filters import merge_stats
 
     return merge_stats(stats) if stats else {}
-
-
-def _discard_partials(out: Path, keep: list[str]) -> None:
-    """Shard files not recorded as complete, and half-written files, go."""
-    for p in out.glob("data-*.arrow*"):
-        if p.name not in keep:
-            p.unlink()
 
 
 class _StageAccumulator:
@@ -645,20 +394,3 @@ def _first_tokens(table: pa.Table, tokens: int) -> pa.Table:
     cum = pa.compute.cumulative_sum(table.column("n_tokens"))
     n = pa.compute.sum(pa.compute.less(cum, tokens)).as_py() or 0
     return table.slice(0, min(table.num_rows, n + 1))
-
-
-def _write_rejected(out: Path, stats: dict) -> None:
-    """OUT/rejected/rejected.jsonl: the capped examples the filters kept, with reasons."""
-    examples = [
-        ex
-        for chain in stats.values()
-        for f in (chain.get("filters") or {}).values()
-        for exs in (f.get("examples") or {}).values()
-        for ex in exs
-    ]
-    d = out / "rejected"
-    d.mkdir(exist_ok=True)
-    write_bytes(
-        d / "rejected.jsonl",
-        "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples).encode(),
-    )

@@ -19,6 +19,12 @@ from synth.paths import data_dir
 from synth.units import parse_count
 
 TIERS = ("command", "structural", "ontology")
+# What a curriculum file may say; anything else is a typo, refused with its line.
+TIER_KEYS = (
+    "tier", "description", "budget", "sample_tokens", "tokens_per_entity", "world",
+    "templates", "stages", "filters", "eval", "realise", "llm",
+)  # fmt: skip
+STAGE_KEYS = ("name", "share", "templates", "difficulty", "replay", "concepts", "covers")
 
 
 @dataclass
@@ -50,9 +56,6 @@ class TierConfig:
     # entities a budget introduces (2000 suits 500–4000-token documents about each).
     tokens_per_entity: float = 2000.0
 
-    @property
-    def template_ids(self) -> list[str]:
-        return list(self.templates)
 
 
 def tier_file(tier: str) -> Path:
@@ -109,6 +112,30 @@ def _covers(v: list, where: str) -> list[str]:
     return [str(x) for x in v]
 
 
+def _known_keys(d: dict, known: tuple[str, ...], path: Path, where: str) -> None:
+    for key in d:
+        if key not in known:
+            line = _line_of(path, str(key))
+            at = f"{path}:{line}" if line else where
+            inside = "" if where == str(path) else f" in {where.split(': ', 1)[-1]}"
+            raise UserError(
+                f"{at}: unknown key {str(key)[:40]!r}{inside}; known: {', '.join(known)}"
+            )
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    """The first line that starts a mapping entry `key:` (a best guess for an error)."""
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for i, ln in enumerate(lines, start=1):
+        s = ln.strip().removeprefix("- ").strip()
+        if s.startswith(key + ":"):
+            return i
+    return None
+
+
 def load_tier(tier: str) -> TierConfig:
     path = tier_file(tier)
     try:
@@ -120,6 +147,7 @@ def load_tier(tier: str) -> TierConfig:
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a curriculum file must be a mapping")
     where = str(path)
+    _known_keys(raw, TIER_KEYS, path, where)
     name = _get(raw, "tier", where, str)
     budget = parse_count(_get(raw, "budget", where), f"{where}: budget")
     templates = _get(raw, "templates", where, dict)
@@ -135,6 +163,7 @@ def load_tier(tier: str) -> TierConfig:
         sw = f"{where}: stages[{i}]"
         if not isinstance(s, dict):
             raise UserError(f"{sw}: must be a mapping")
+        _known_keys(s, STAGE_KEYS, path, sw)
         st = _get(s, "templates", sw, (list, dict))
         st = (
             {t: float(templates.get(t, 1.0)) for t in st}

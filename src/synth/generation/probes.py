@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from synth.config import TierConfig
+from synth.curriculum.tier import TierConfig
 from synth.families.base import Scope
-from synth.produce import Producer
+from synth.generation.unit import Producer
 from synth.row import PROBE_SCHEMA, rows_to_table
 from synth.shards.writer import ShardWriter, write_dataset_files
 

@@ -1,19 +1,13 @@
-"""`synth filter IN --out OUT`: the click command over `synth.filter_corpus.filter_corpus`
-(registered on the main CLI with cli.add_command; also runnable alone with
-`python -m synth.filter_cli`)."""
+"""`synth filter IN --out OUT`: a wrapper over `synth.filtering.filter_corpus`."""
 
 from __future__ import annotations
 
 import click
 
-from synth.qa.cli import _Command
+from synth.cli.main import Command
 
 
-@click.command(
-    "filter",
-    cls=_Command,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
+@click.command("filter", cls=Command)
 @click.argument("path", type=click.Path())
 @click.option(
     "--out",
@@ -112,7 +106,7 @@ def filter_cmd(path: str, out: str, tier: str, config_file: str | None, only: tu
       synth filter data/chats.parquet --out clean/ --eval data/test.jsonl --format parquet
       synth filter hf_folder/ --out clean/ --tier command --skip balance
     """
-    from synth.filter_corpus import FilterConfig, filter_corpus
+    from synth.filtering import FilterConfig, filter_corpus
 
     r = filter_corpus(FilterConfig(path=path, out=out, tier=tier, config=config_file, only=only, skip=skip,
                                    eval=eval_path, tokenizer=tokenizer, format=fmt, lang=lang, group=group,
@@ -126,7 +120,3 @@ def filter_cmd(path: str, out: str, tier: str, config_file: str | None, only: tu
         click.echo(f"  {reason:<26} {n:,}")
     for note in r["notes"]:
         click.echo(f"  note: {note}")
-
-
-if __name__ == "__main__":
-    filter_cmd()

@@ -1,6 +1,6 @@
 """`synth filter`: the filter chain of generation, run over a corpus synth did not make.
 
-    from synth.filter_corpus import FilterConfig, filter_corpus
+    from synth.filtering.run import FilterConfig, filter_corpus
     report = filter_corpus(FilterConfig(path="data/train.jsonl", out="clean/"))
 
 The corpus is read once, streaming, with the reader of `synth qa` (a synth folder, an
@@ -45,9 +45,10 @@ import yaml
 
 from synth import __version__
 from synth.errors import RunStopped, UserError
-from synth.filter_output import FORMATS, Sink, Staging, check_out, conform
+from synth.filtering.output import FORMATS, Sink, Staging, check_out, conform
 from synth.filters import CORPUS_FILTERS, SAMPLE_FILTERS, FilterChain, build_chain, content_of
 from synth.filters.language import CYRILLIC_RE, LATIN_RE, LETTERS_RE
+from synth.filters.rejected import write_rejected
 from synth.qa.read import Corpus, RowReader, file_schema, open_corpus, record_batches, unify
 from synth.row import Row
 from synth.shards.atomic import write_json
@@ -116,7 +117,7 @@ def filter_corpus(config: FilterConfig) -> dict[str, Any]:
             config, corpus, profile, filters_cfg, chain, stats, run, files, schema, group
         )
         report["timing"] = run.timing(time.perf_counter() - started)
-        _write_rejected(staging.dir, {"chain": stats})
+        write_rejected(staging.dir, {"chain": stats})
         write_json(staging.dir / "filter.json", report)
         staging.commit()
     except KeyboardInterrupt:
@@ -134,13 +135,6 @@ def _abandon(sink: Sink | None, staging: Staging) -> None:
     staging.abandon()
 
 
-def _write_rejected(out: Path, stats: dict) -> None:
-    # Generation's writer, so that OUT/rejected/ reads the same for both.
-    from synth.pipeline import _write_rejected as write
-
-    write(out, stats)
-
-
 # --- settings -------------------------------------------------------------------------
 
 
@@ -152,7 +146,7 @@ def filter_settings(config: FilterConfig) -> tuple[dict[str, Any], str]:
             "outside (synth.filters defaults, balance off)",
         )
     else:
-        from synth.config import TIERS, load_tier
+        from synth.curriculum.tier import TIERS, load_tier
 
         if config.tier not in TIERS and not config.tier.endswith((".yaml", ".yml")):
             names = ", ".join((OUTSIDE, *TIERS))

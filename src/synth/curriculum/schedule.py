@@ -1,4 +1,4 @@
-"""The plan: the corpus cut into stages, and stages into work units.
+"""The schedule: the corpus cut into stages, and stages into work units.
 
 A unit is a slice of a stage with a token target, a template mix, a difficulty ramp
 and (for the ontology tier) the slice of the world it must state first. Its rows depend
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from synth.config import TierConfig
+from synth.curriculum.tier import TierConfig
 
 MIN_UNIT_TOKENS = 20_000
 # A unit is held whole in memory (its rows, then its table), so its size caps the
@@ -47,7 +47,7 @@ class Unit:
 
 
 @dataclass
-class Plan:
+class Schedule:
     units: list[Unit]
     unit_tokens: int
     stage_names: list[str]
@@ -64,14 +64,14 @@ def _split_range(n: int, parts: int, i: int) -> tuple[int, int]:
     return (n * i // parts, n * (i + 1) // parts)
 
 
-def make_plan(
+def make_schedule(
     cfg: TierConfig,
     budget: int,
     *,
     entities: int = 0,
     kinds: int = 0,
     unit_tokens: int | None = None,
-) -> Plan:
+) -> Schedule:
     """Lay out units stage by stage. `entities`/`kinds`: world sizes that stages with
     `covers:` must state, sliced across their units in order."""
     ut = unit_tokens or unit_tokens_for(budget)
@@ -123,4 +123,4 @@ def make_plan(
             known_k = kinds
         stage_units.append((first, len(units) - 1))
     units[-1].tail = True
-    return Plan(units, ut, [s.name for s in cfg.stages], stage_units)
+    return Schedule(units, ut, [s.name for s in cfg.stages], stage_units)

@@ -1,0 +1,237 @@
+"""Everything a run needs, resolved once, before anything is drawn.
+
+`resolve(config)` reads the tier, loads the template library, checks the templates
+against the languages asked for, loads the tokenizer, builds the world (fictional or the
+user's), cuts it to what the budget states and leaves out templates with nothing to say
+about it, builds the concept graph and the LLM backend's options, and computes the
+fingerprint that a resumed run must match. Each of these is done here and only here:
+the parent's producer is made from these very objects, and a worker receives the
+`WorkerSetup` (settings, fitted tier, world) instead of a recipe to rebuild them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from synth import __version__
+from synth.backends.options import backend_options, fingerprint_options
+from synth.chat import get_format, infer_format, resolve_system_prompt
+from synth.curriculum.concepts import build_graph
+from synth.curriculum.tier import TierConfig, load_tier
+from synth.errors import UserError
+from synth.families import get_family
+from synth.generation.config import GenerateConfig, parse_langs
+from synth.generation.unit import Producer, Settings, WorkerSetup
+from synth.templating import TemplateLibrary
+from synth.templating.item import family_params
+from synth.tokenizer import Tokenizer, load_tokenizer
+from synth.units import parse_count
+from synth.world import load_world
+from synth.world.fictional import build_world
+from synth.world.model import World
+
+
+@dataclass
+class Resolved:
+    """A config resolved against the files it names: what the fingerprint covers, and
+    the objects the run is made with."""
+
+    config: GenerateConfig
+    setup: WorkerSetup  # settings, the tier fitted to the world, the world
+    lib: TemplateLibrary
+    tokenizer: Tokenizer
+    budget: int
+    shard_tokens: int
+    resolved: dict[str, Any]  # the fingerprinted description of the run
+    fingerprint: str
+    active_entities: int
+    kinds: int
+    stage_concepts: list[list[str]]
+
+    @property
+    def tier(self) -> TierConfig:
+        return self.setup.tier
+
+    @property
+    def settings(self) -> Settings:
+        return self.setup.settings
+
+
+def resolve(config: GenerateConfig) -> Resolved:
+    tier = load_tier(config.tier)
+    budget = parse_count(config.tokens, "--tokens") if config.tokens is not None else tier.budget
+    shard_tokens = parse_count(config.shard_tokens, "--shard-tokens")
+    if config.executor not in ("local", "ray"):
+        raise UserError(f"--executor: unknown executor {config.executor!r}; choose local or ray")
+    if config.executor == "ray":
+        from synth.executors.ray import require_ray
+
+        require_ray()  # a clear error now if Ray is not installed
+    if config.workers is not None and config.workers < 1:
+        raise UserError(f"--workers: must be at least 1, got {config.workers}")
+    lib = TemplateLibrary(config.templates, builtin=not config.templates_only)
+    langs = parse_langs(config.lang)
+    chat_format = config.model_format or infer_format(config.model)
+    get_format(chat_format)  # a clear error now for an unknown format
+    system = resolve_system_prompt(config.system_prompt)
+    check_templates(tier, lib, langs)
+    tok = load_tokenizer(config.tokenizer)
+    world = make_world(config.seed, tier, config.world) if needs_world(tier, lib) else None
+    entities = kinds = 0
+    if world is not None:
+        covering = [s for s in tier.stages if "entities" in s.covers]
+        cover_tokens = min((budget * s.share for s in covering), default=budget)
+        entities = max(1, min(len(world.entities), int(cover_tokens // tier.tokens_per_entity)))
+        kinds = len(world.kinds)
+        world = world.restricted(entities)
+        tier, dropped = fit_to_world(tier, lib, world)
+        if dropped and config.progress:
+            print(
+                f"synth: left out templates with nothing to say about this world: {', '.join(dropped)}",
+                file=sys.stderr,
+            )
+    graph = build_graph(tier, lib)
+    llm = backend_options(
+        config.backend,
+        tier.raw,
+        config.out,
+        config.realise,
+        config.base_url,
+        config.api_key_env,
+        config.llm_options,
+    )
+    settings = Settings(
+        tier=config.tier,
+        seed=config.seed,
+        tokenizer=config.tokenizer,
+        chat_format=chat_format,
+        system_prompt=system,
+        backend=config.backend,
+        model=config.model,
+        backend_options=llm,
+        template_dirs=[str(Path(d).resolve()) for d in config.templates],
+        builtin_templates=not config.templates_only,
+        active_entities=entities if world is not None else None,
+        langs=langs,
+        world_file=str(Path(config.world).resolve()) if config.world else None,
+    )
+    resolved = {
+        "tier": tier.tier,
+        "curriculum": _sha(Path(tier.source).read_bytes()),
+        "budget": budget,
+        "seed": config.seed,
+        "tokenizer": tok.fingerprint,
+        "chat_format": chat_format,
+        "system_prompt": system,
+        "backend": config.backend,
+        "model": config.model,
+        "shard_tokens": shard_tokens,
+        "templates": {
+            f"{tid}@{lang}": _sha(lib.spec(tid, lang).source.encode())
+            for tid in sorted(tier.templates)
+            for lang in langs
+        },
+        "partials": {
+            str(p.name): _sha(p.read_bytes()) for d in lib.dirs for p in sorted(d.rglob("_*.j2"))
+        },
+        "world": {"file": _sha(Path(config.world).read_bytes())} if config.world else tier.world,
+        "langs": langs,
+        "synth": __version__,
+    }
+    if config.backend != "template":  # template runs keep the fingerprints they had
+        resolved["llm"] = fingerprint_options(llm)
+    fp = _sha(json.dumps(resolved, sort_keys=True).encode())
+    return Resolved(
+        config=config,
+        setup=WorkerSetup(settings, tier, world, fp),
+        lib=lib,
+        tokenizer=tok,
+        budget=budget,
+        shard_tokens=shard_tokens,
+        resolved=resolved,
+        fingerprint=fp,
+        active_entities=entities,
+        kinds=kinds,
+        stage_concepts=graph.stage_introduces,
+    )
+
+
+def _sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()[:16]
+
+
+def make_world(seed: int, cfg: TierConfig, world_file: str | None) -> World:
+    """The user's world when one is given, else the tier's fictional world."""
+    if world_file:
+        return load_world(world_file, seed)
+    return build_world(seed, cfg.world)
+
+
+def needs_world(cfg: TierConfig, lib: TemplateLibrary) -> bool:
+    return any(lib.spec(t).kind == "ontology" for t in cfg.templates)
+
+
+def fit_to_world(
+    cfg: TierConfig, lib: TemplateLibrary, world: World
+) -> tuple[TierConfig, list[str]]:
+    """Leave out the templates whose family has nothing to say about this world (a
+    user's ontology may have no relation chains), then those whose required concepts
+    no remaining template introduces. Returns the fitted tier and what was left out."""
+    keep = dict(cfg.templates)
+    dropped = []
+    for tid in list(keep):
+        applies = get_family(lib.spec(tid).family).applies
+        if applies is not None and not applies(world):
+            dropped.append(tid)
+            del keep[tid]
+    while dropped:
+        introduced = {c for t in keep for c in lib.spec(t).introduces + lib.spec(t).concepts}
+        orphans = [t for t in keep if any(r not in introduced for r in lib.spec(t).requires)]
+        if not orphans:
+            break
+        for t in orphans:
+            dropped.append(t)
+            del keep[t]
+    if not dropped:
+        return cfg, []
+    if not keep:
+        raise UserError(
+            f"{cfg.source}: no template of this tier applies to the world (left out: {', '.join(dropped)})"
+        )
+    stages = [
+        replace(s, templates={t: w for t, w in s.templates.items() if t in keep})
+        for s in cfg.stages
+    ]
+    stages = [s for s in stages if s.templates]
+    total = sum(s.share for s in stages)
+    stages = [replace(s, share=s.share / total) for s in stages]
+    return replace(cfg, templates=keep, stages=stages), dropped
+
+
+def check_templates(cfg: TierConfig, lib: TemplateLibrary, langs: Iterable[str] = ("en",)) -> None:
+    """Every template the tier names exists in every language asked for, compiles, and
+    names a known family."""
+    for tid in cfg.templates:
+        if tid not in lib:
+            raise UserError(f"{cfg.source}: template {tid!r} not found in the template packs")
+        for lang in langs:
+            if lang not in lib.langs(tid):
+                raise UserError(
+                    f"--lang {lang}: template {tid} has no {lang!r} version (it has: {', '.join(lib.langs(tid))})"
+                )
+            spec = lib.spec(tid, lang)
+            family_params(spec)  # the family exists and takes these params
+            lib.compiled(tid, lang)
+
+
+def make_producer(config: GenerateConfig) -> Producer:
+    """The producer of a run, made in this process from the resolved config (what the
+    eval probes and a one-worker run use; tests and tools draw items with it)."""
+    r = resolve(config)
+    return Producer(r.setup, r.lib, r.tokenizer)
