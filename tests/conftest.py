@@ -1,8 +1,16 @@
+"""Shared fixtures. Tests mirror the package (tests/generation/ for synth.generation, ...);
+`rederive.py` beside this file is the independent oracle every folder imports."""
+
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pytest
 
 import synth
+
+sys.path.insert(0, str(Path(__file__).parent))  # `from rederive import rederive` in every folder
 
 SMALL = {"command": "300k", "structural": "300k", "ontology": "400k"}
 

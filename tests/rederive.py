@@ -1,5 +1,5 @@
-"""An independent re-derivation of a row's `formal`, written from the DESIGN contract
-alone (naive fixpoint, no code shared with synth.world.solver)."""
+"""An independent re-derivation of a row's `formal`, written from the contract the
+README states for `formal` alone (naive fixpoint, no code shared with synth.world.solver)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,10 @@
 
 Each probe is asked as the corpus renders it: the row's system message (if any) and its
 `prompt` (the last user turn). The model's final answer is the last `Answer:` line of
-its reply (synth.filters.answer.stated_answer), compared with the gold by the answer
-filter's rule (same_answer). Accuracy is reported overall, by probe kind and by
+its reply (synth.filters.answer.stated_answer); whether it is the gold is the probe's
+family's `score` (the answer filter's reading, with the family's own spellings of a value:
+JSON with other spacing, equivalent code), or the answer filter's rule when the family
+cannot be found. Accuracy is reported overall, by probe kind and by
 difficulty (proof depth), each beside the chance level of always saying the group's
 most frequent gold answer. Replies go through the same response cache as generation,
 so re-scoring a model costs nothing.
@@ -21,10 +23,14 @@ from synth.backends.base import Request, Sampling
 from synth.backends.cache import ResponseCache
 from synth.backends.realise import complete_cached, engine_for
 from synth.errors import UserError
+from synth.families import get_family
+from synth.families.base import Score, default_score
 from synth.filters.answer import normalize_answer, reply_correct
 from synth.shards.atomic import write_json
+from synth.shards.manifest import is_corpus, read_manifest
+from synth.templating import TemplateLibrary
 
-NEEDED = ("id", "prompt", "answer", "probe_kind", "difficulty", "messages", "lang")
+NEEDED = ("id", "prompt", "answer", "probe_kind", "difficulty", "messages", "lang", "template")
 EVAL_SAMPLING = Sampling(temperature=0.0, top_p=1.0, max_tokens=512, seed=0)
 
 
@@ -37,6 +43,7 @@ class Probe:
     probe_kind: str
     difficulty: int
     lang: str
+    score: Score = default_score  # the family's: does a reply state the gold?
 
 
 def load_probes(path: str | Path, limit: int | None = None) -> list[Probe]:
@@ -55,6 +62,7 @@ def load_probes(path: str | Path, limit: int | None = None) -> list[Probe]:
     if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))
     texts = ds["answer_text"] if "answer_text" in ds.column_names else [None] * len(ds)
+    scores = _family_scores(p.resolve().parent)
     probes = []
     for row, text in zip(ds.select_columns(list(NEEDED)), texts):
         if row["answer"] is None:
@@ -69,6 +77,7 @@ def load_probes(path: str | Path, limit: int | None = None) -> list[Probe]:
                 probe_kind=row["probe_kind"] or "all",
                 difficulty=int(row["difficulty"] or 0),
                 lang=row["lang"] or "en",
+                score=scores.get(row["template"], default_score),
             )
         )
     if not probes:
@@ -85,9 +94,24 @@ def request_for(probe: Probe, sampling: Sampling, system: str | None = None) -> 
     return Request(messages=messages, sampling=sampling)
 
 
+def _family_scores(corpus: Path) -> dict[str, Score]:
+    """Template id -> its family's score, from the packs the corpus was generated with
+    (its manifest's config); empty when the folder is not a synth corpus or a pack is
+    gone (the answer filter's rule is then used)."""
+    if not is_corpus(corpus):
+        return {}
+    try:
+        cfg = read_manifest(corpus).get("config") or {}
+        lib = TemplateLibrary(cfg.get("templates") or [], builtin=not cfg.get("templates_only"))
+        return {tid: get_family(lib.spec(tid).family).score for tid in lib.variants}
+    except UserError:
+        return {}
+
+
 def score(probe: Probe, reply: str) -> tuple[str | None, bool]:
     """(what the reply states as its answer, whether that is the gold)."""
-    return reply_correct(reply, probe.gold, probe.lang)
+    stated, _ = reply_correct(reply, probe.gold, probe.lang)
+    return stated, bool(probe.score(reply, probe.gold, probe.lang))
 
 
 def group_report(items: list[tuple[Probe, bool, bool]]) -> dict[str, Any]:

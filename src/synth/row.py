@@ -1,6 +1,7 @@
 """The row: one training sample, as it travels through the pipeline and lands in a shard.
 
-The Arrow schema below is the contract with every trainer and reviewer (see DESIGN.md).
+The Arrow schema below is the contract with every trainer and reviewer (the README's
+"Output" section lists its columns).
 """
 
 from __future__ import annotations
@@ -60,9 +61,6 @@ class Row:
     replay: bool = False  # drawn from an earlier stage's templates (curriculum replay)
     # Not written to shards: what the filters and the scheduler need to know.
     meta: dict = field(default_factory=dict)
-
-    def to_record(self) -> dict:
-        return {name: getattr(self, name) for name in SCHEMA.names}
 
 
 def rows_to_table(rows: list[Row], schema: pa.Schema = SCHEMA) -> pa.Table:

@@ -26,6 +26,7 @@ from synth.backends.base import Completion, Counters, OnDone, Request, need_extr
 from synth.errors import UserError
 from synth.paths import cache_root
 from synth.rng import derive_seed
+from synth.shards.atomic import atomic_dir
 
 
 def _passive_threads() -> None:
@@ -67,11 +68,9 @@ def convert_gguf(gguf: Path, out: Path | None = None) -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = out.with_name(out.name + ".partial")
-    tmp.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(tmp))
-    tok.save_pretrained(str(tmp))
-    tmp.rename(out)  # whole or not at all: a killed conversion is redone
+    with atomic_dir(out) as tmp:  # whole or not at all: a killed conversion is redone
+        model.save_pretrained(str(tmp))
+        tok.save_pretrained(str(tmp))
     return out
 
 

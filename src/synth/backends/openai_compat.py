@@ -81,10 +81,6 @@ class _Gate:
             self._cond.notify_all()
 
 
-class _GiveUp(Exception):
-    """A request failed `max_retries + 1` times for transport reasons."""
-
-
 class OpenAIEngine:
     name = "openai"
     OPTIONS = (

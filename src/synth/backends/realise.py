@@ -389,8 +389,8 @@ PROMPT_BLOCKS = ("system", "example_user", "example_assistant", "user")
 
 class Prompts:
     """Renders `<lang>/_realise/_<mode>.j2` (English when the language has none) in the
-    template sandbox. Blocks `system`, `example_user`, `example_assistant` and `user`
-    become the request's messages; empty blocks are left out."""
+    template sandbox, under the same limits as an item. Blocks `system`, `example_user`,
+    `example_assistant` and `user` become the request's messages; empty blocks are left out."""
 
     def __init__(self, library: Any = None):
         if library is None:
@@ -398,33 +398,10 @@ class Prompts:
 
             library = TemplateLibrary([], builtin=True)
         self.lib = library
-        self._compiled: dict[tuple[str, str], Any] = {}
-
-    def _template(self, mode: str, lang: str):
-        key = (mode, lang)
-        if key not in self._compiled:
-            import jinja2
-
-            for name in (f"{lang}/_realise/_{mode}.j2", f"en/_realise/_{mode}.j2"):
-                try:
-                    self._compiled[key] = self.lib.env.get_template(name)
-                    break
-                except jinja2.TemplateNotFound:
-                    continue
-                except jinja2.TemplateSyntaxError as e:
-                    raise UserError(f"{e.filename or name}:{e.lineno}: {e.message}") from None
-            else:
-                raise UserError(
-                    f"realise: no prompt template {lang}/_realise/_{mode}.j2 in the template packs"
-                )
-        return self._compiled[key]
 
     def render(self, mode: str, row: Row, info: dict[str, Any]) -> list[dict[str, str]]:
-        import jinja2
-
         from synth.templating.helpers import item_globals
 
-        t = self._template(mode, row.lang)
         rng = rng_for(row.seed, "realise", mode)
         variables = {
             **info,
@@ -433,21 +410,15 @@ class Prompts:
             "kind": row.kind,
             "template": row.template,
         }
-        captured: dict[str, str] = {}
-        try:
-            with self.lib.env.limits():
-                ctx = t.new_context(variables)
-                for name in PROMPT_BLOCKS:
-                    if name in ctx.blocks:
-                        ctx.blocks[name][0] = _capture(ctx.blocks[name][0], name, captured)
-                for _ in t.root_render_func(ctx):
-                    pass
-        except jinja2.TemplateError as e:
-            raise UserError(f"{t.filename}: {type(e).__name__}: {e}") from None
-        if not captured.get("user", "").strip():
+        names = [f"{row.lang}/_realise/_{mode}.j2", f"en/_realise/_{mode}.j2"]
+        found = self.lib.render_blocks(names, variables, PROMPT_BLOCKS)
+        if found is None:
             raise UserError(
-                f"{t.filename}: a realise prompt template needs a non-empty block 'user'"
+                f"realise: no prompt template {row.lang}/_realise/_{mode}.j2 in the template packs"
             )
+        filename, captured = found
+        if not captured.get("user", "").strip():
+            raise UserError(f"{filename}: a realise prompt template needs a non-empty block 'user'")
         roles = {
             "system": "system",
             "example_user": "user",
@@ -459,15 +430,6 @@ class Prompts:
             for b in PROMPT_BLOCKS
             if captured.get(b, "").strip()
         ]
-
-
-def _capture(block: Callable, name: str, into: dict[str, str]) -> Callable:
-    def run(context):
-        parts = list(block(context))
-        into[name] = "".join(parts)
-        return iter(parts)
-
-    return run
 
 
 # -- the realiser --------------------------------------------------------------------------

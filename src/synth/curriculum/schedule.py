@@ -50,7 +50,6 @@ class Unit:
 class Schedule:
     units: list[Unit]
     unit_tokens: int
-    stage_names: list[str]
     stage_units: list[tuple[int, int]] = field(default_factory=list)  # [first, last] per stage
 
 
@@ -123,4 +122,4 @@ def make_schedule(
             known_k = kinds
         stage_units.append((first, len(units) - 1))
     units[-1].tail = True
-    return Schedule(units, ut, [s.name for s in cfg.stages], stage_units)
+    return Schedule(units, ut, stage_units)

@@ -57,7 +57,6 @@ class TierConfig:
     tokens_per_entity: float = 2000.0
 
 
-
 def tier_file(tier: str) -> Path:
     """`command` → the built-in curricula/command.yaml; a path → itself."""
     p = Path(tier)

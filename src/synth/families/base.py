@@ -130,7 +130,9 @@ class Family:
             if problem:
                 raise UserError(f"{where}: params: {key!r} {problem}, got {_show(value)}")
         try:
-            return self.params(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+            return self.params(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+            )
         except (TypeError, ValueError) as e:
             raise UserError(f"{where}: params: {e}") from None
 

@@ -366,7 +366,3 @@ def _check_type(value: Any, field: dataclasses.Field, where: str) -> Any:
         want = " or ".join(t.__name__ for t in types) if types else type(default).__name__
         raise UserError(f"{where}: must be {want}, got {type(value).__name__} {value!r}")
     return value
-
-
-def enabled(cfg: Any) -> bool:
-    return not (isinstance(cfg, dict) and cfg.get("enabled") is False)

@@ -90,7 +90,7 @@ def find_duplicates(items: list[str]) -> tuple[int, int]:
     return n, chars
 
 
-class _Tokens:
+class WordStats:
     """Words of a text, with what the rules derive from them, each computed on first use.
 
     The rules themselves work on the words (`grams`, `offsets`): samples are a few
@@ -210,7 +210,7 @@ class RepetitionFilter:
         if not text.strip():
             return None
         words, prose, prose_words = _split_answer_lines(text)
-        toks = _Tokens(words)
+        toks = WordStats(words)
         if self._loops(toks):
             return "loop"
         if prose_words is None:  # fenced code: cut, then re-tokenize what is left
@@ -224,7 +224,7 @@ class RepetitionFilter:
             prose_words = [w for w in prose_words if not w[0].isupper()]
         else:  # too few words for the n-gram rules, with or without the names
             prose_words = []
-        return self._gopher_blocks(prose) or self._gopher_ngrams(prose, _Tokens(prose_words))
+        return self._gopher_blocks(prose) or self._gopher_ngrams(prose, WordStats(prose_words))
 
     # -- Gopher ----------------------------------------------------------------------
 
@@ -260,7 +260,7 @@ class RepetitionFilter:
                 return f"dup_{kind}_char_frac"
         return None
 
-    def _gopher_ngrams(self, text: str, toks: _Tokens) -> str | None:
+    def _gopher_ngrams(self, text: str, toks: WordStats) -> str | None:
         if len(toks) < self.min_words:
             return None
         n_chars = len(text)
@@ -293,12 +293,12 @@ class RepetitionFilter:
         return self._gopher_dup_ngrams(toks, n_chars)
 
     @staticmethod
-    def _top_gram_chars(toks: _Tokens, n: int) -> int:
+    def _top_gram_chars(toks: WordStats, n: int) -> int:
         """Characters (without spaces) of the most frequent n-gram, ties to the smallest hash."""
         values, first, counts = np.unique(toks.ngrams(n), return_index=True, return_counts=True)
         return int(toks.chars(int(first[int(np.argmax(counts))]), n))
 
-    def _gopher_dup_ngrams(self, toks: _Tokens, n_chars: int) -> str | None:
+    def _gopher_dup_ngrams(self, toks: WordStats, n_chars: int) -> str | None:
         """Each dup rule's left-to-right scan (`_dup_ngram_chars`), visiting only the
         positions whose n-gram occurs more than once: an n-gram that occurs once is
         never counted and no later position looks it up, so the sums are the same."""
@@ -347,7 +347,7 @@ class RepetitionFilter:
         return None  # no repeats left: the longer n-grams count nothing
 
     @staticmethod
-    def _dup_ngram_chars(toks: _Tokens, n: int) -> int:
+    def _dup_ngram_chars(toks: WordStats, n: int) -> int:
         grams = toks.grams(n)
         off = toks.offsets
         seen: set[tuple[str, ...]] = set()
@@ -364,7 +364,7 @@ class RepetitionFilter:
 
     # -- loops -----------------------------------------------------------------------
 
-    def _loops(self, toks: _Tokens) -> bool:
+    def _loops(self, toks: WordStats) -> bool:
         n, reps = len(toks), self.loop_repeats
         max_p = min(self.loop_max_period, n // reps)
         if max_p < 1:
@@ -378,7 +378,7 @@ class RepetitionFilter:
             return False
         return any(self._loops_at(toks, p) for p in self._periods(toks, max_p))
 
-    def _periods(self, toks: _Tokens, max_p: int) -> list[int]:
+    def _periods(self, toks: WordStats, max_p: int) -> list[int]:
         """Candidate loop periods: 1, 2 and the distances between repeats of a 6-gram.
 
         With a period p >= 3 and r copies, the 6-gram at the loop's start occurs
@@ -405,7 +405,7 @@ class RepetitionFilter:
                 dists.update(b - a for b in positions[i + 1 :] if b - a <= max_p)
         return periods + sorted(d for d in dists if d >= 3)
 
-    def _loops_at(self, toks: _Tokens, p: int) -> bool:
+    def _loops_at(self, toks: WordStats, p: int) -> bool:
         """A run of >= (r - 1) * p words each equal to the word p before, whose unit is
         long enough and not itself a shorter unit repeated (the first 8 such runs)."""
         if p * toks.longest < self.loop_min_chars:

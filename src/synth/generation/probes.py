@@ -9,7 +9,6 @@ derived-depth-N, reversed, or the task) for scoring by kind.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,6 +17,7 @@ from synth.curriculum.tier import TierConfig
 from synth.families.base import Scope
 from synth.generation.unit import Producer
 from synth.row import PROBE_SCHEMA, rows_to_table
+from synth.shards.atomic import atomic_dir
 from synth.shards.writer import ShardWriter, write_dataset_files
 
 DEFAULT_PROBES = 500
@@ -52,16 +52,12 @@ def write_probes(
 ) -> list[str]:
     """Write the eval split; returns the probes' prompts for the contamination guard."""
     rows = probe_rows(producer, cfg, active_entities)
-    tmp = path.with_name(path.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    w = ShardWriter(tmp, PROBE_SCHEMA, shard_tokens=1 << 62)
-    table = rows_to_table(rows, PROBE_SCHEMA)
-    w.write_unit(0, table, int(pa.compute.sum(table.column("n_tokens")).as_py() or 0))
-    w.close_shard()
-    write_dataset_files(
-        tmp, [s.file for s in w.shards], PROBE_SCHEMA, f"synth {cfg.tier} eval probes"
-    )
-    shutil.rmtree(path, ignore_errors=True)
-    tmp.rename(path)
+    with atomic_dir(path) as tmp:
+        w = ShardWriter(tmp, PROBE_SCHEMA, shard_tokens=1 << 62)
+        table = rows_to_table(rows, PROBE_SCHEMA)
+        w.write_unit(0, table, int(pa.compute.sum(table.column("n_tokens")).as_py() or 0))
+        w.close_shard()
+        write_dataset_files(
+            tmp, [s.file for s in w.shards], PROBE_SCHEMA, f"synth {cfg.tier} eval probes"
+        )
     return [r.meta["prompt"] for r in rows]

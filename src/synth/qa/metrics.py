@@ -49,7 +49,7 @@ from synth.filters.repetition import (
     LINE_RE,
     PARA_RE,
     RepetitionFilter,
-    _Tokens,
+    WordStats,
     find_duplicates,
 )
 from synth.row import Row
@@ -301,7 +301,7 @@ class RepetitionMeter(RepetitionFilter):
     The filter exposes only reason codes. This subclass runs the filter's own `check`
     (its preprocessing: fences and `Answer:` lines out, names skipped, min_words) and
     overrides its three rule hooks to record each statistic (with the filter's helpers:
-    find_duplicates, _Tokens.ngrams/chars, _dup_ngram_chars) before returning the
+    find_duplicates, WordStats.ngrams/chars, _dup_ngram_chars) before returning the
     parent's own decision, so one call gives the statistics and exactly the filter's
     reason. A row rejected early (a loop) has no statistics for the later rules."""
 
@@ -310,7 +310,7 @@ class RepetitionMeter(RepetitionFilter):
         why = self.check(text)
         return self._m, why
 
-    def _loops(self, toks: _Tokens) -> bool:
+    def _loops(self, toks: WordStats) -> bool:
         looped = super()._loops(toks)
         self._m["loop"] = float(looped)
         return looped
@@ -323,7 +323,7 @@ class RepetitionMeter(RepetitionFilter):
             self._m[f"dup_{kind}_char_frac"] = chars / len(text) if text else 0.0
         return super()._gopher_blocks(text)
 
-    def _gopher_ngrams(self, text: str, toks: _Tokens) -> str | None:
+    def _gopher_ngrams(self, text: str, toks: WordStats) -> str | None:
         if len(toks) >= self.min_words:  # the n-gram rules apply only from min_words words on
             for n in self.top_ngrams:
                 h = toks.ngrams(n)

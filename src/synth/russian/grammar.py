@@ -49,7 +49,7 @@ def lookup(ident: str, names: dict[str, str]) -> tuple[str, str]:
 
 
 def morph_role(ident: str, role: str, names: dict[str, str]) -> str:
-    """How `synth.morph` declines an id's name: generated names by rule; a name the
+    """How `synth.russian.morph` declines an id's name: generated names by rule; a name the
     world's author wrote (world.names differs from the derived one) by the dictionary
     where it knows the words ("лев" → "льва"), by rule where it does not."""
     authored = ident in names and names[ident] != surface_ru(ident)

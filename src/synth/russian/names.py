@@ -6,7 +6,7 @@ the id alone — a transliteration whose ending is replaced by one that declines
 regularly — so the same id reads the same in every process, with or without a world
 (the structural tier has none). Real words come from the tables below.
 
-Endings are chosen so `synth.morph` can decline them by rule:
+Endings are chosen so `synth.russian.morph` can decline them by rule:
   kinds    masculine, hard consonant: -пус, -мус, -ракс, -никс, -дор, -бел, -тум, ...
   people   first names masculine in a consonant (-он, -ен, -ис, -ан, -ор, soft -ель) or
            feminine in -а/-я/-ия; surnames in -ов/-ин (-ова/-ина for women), never an

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from synth.shards.atomic import sha256_file, write_json
+from synth.shards.atomic import partial_of, sha256_file, write_json
 
 DEFAULT_SHARD_BYTES = 500 * 2**20
 
@@ -53,7 +53,7 @@ class ShardWriter:
     def _open(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         self._path = self.out / f"{self.prefix}-{len(self.shards):05d}.arrow"
-        self._sink = pa.OSFile(str(self._path) + ".partial", "wb")
+        self._sink = pa.OSFile(str(partial_of(self._path)), "wb")
         self._writer = pa.ipc.new_stream(self._sink, self.schema)
 
     def write_unit(self, unit: int, table: pa.Table, tokens: int) -> ShardInfo | None:
@@ -80,8 +80,7 @@ class ShardWriter:
         self._sink.flush()
         os.fsync(self._sink.fileno())
         self._sink.close()
-        partial = Path(str(self._path) + ".partial")
-        os.replace(partial, self._path)
+        os.replace(partial_of(self._path), self._path)
         info = ShardInfo(
             file=self._path.name,
             rows=self._rows,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -173,39 +174,68 @@ class TemplateLibrary:
         """Render one item: `(text, None)` for a document, `(None, messages)` for chat."""
         spec = self.spec(tid, lang)
         t = self.compiled(tid, spec.lang)
+        with _template_errors(str(spec.path)), self.env.limits():
+            if spec.shape == "document":
+                return _finish("".join(self.env.collect(t.generate(variables)))), None
+            captured = self._blocks(t, variables, ROLES)
+            messages = []
+            for role in ROLES:
+                content = _finish(captured.get(role, ""))
+                if content:
+                    messages.append({"role": role, "content": content})
+            return None, messages
+
+    def render_blocks(
+        self, names: Sequence[str], variables: dict[str, Any], blocks: Sequence[str]
+    ) -> tuple[str, dict[str, str]] | None:
+        """The first template of `names` (loader names, e.g. "ru/_realise/_answer.j2")
+        that a pack has, rendered once in the sandbox under the same limits as an item,
+        with what each of `blocks` produced: how LLM prompts are rendered. Returns
+        (its file, {block: text}), or None when no pack has any of `names`."""
+        for name in names:
+            try:
+                t = self.env.get_template(name)
+                break
+            except jinja2.TemplateNotFound:
+                continue
+            except jinja2.TemplateSyntaxError as e:
+                raise UserError(f"{e.filename or name}:{e.lineno}: {e.message}") from None
+        else:
+            return None
+        filename = t.filename or names[0]
+        with _template_errors(filename), self.env.limits():
+            return filename, self._blocks(t, variables, blocks)
+
+    def _blocks(self, t: jinja2.Template, variables: dict[str, Any], blocks: Sequence[str]):
+        """Render the whole template once (so top-level imports and sets run, in order)
+        and capture what each named block produced."""
+        ctx = t.new_context(variables)
+        captured: dict[str, str] = {}
+        for name in blocks:
+            if name in ctx.blocks:
+                ctx.blocks[name][0] = _capture(ctx.blocks[name][0], name, captured, self.env)
         try:
-            with self.env.limits():
-                if spec.shape == "document":
-                    return _finish("".join(self.env.collect(t.generate(variables)))), None
-                # Render the whole template once (so top-level imports and sets run, in
-                # order) and capture what each role's block produced.
-                ctx = t.new_context(variables)
-                captured: dict[str, str] = {}
-                for role in ROLES:
-                    if role in ctx.blocks:
-                        ctx.blocks[role][0] = _capture(
-                            ctx.blocks[role][0], role, captured, self.env
-                        )
-                try:
-                    self.env.drain(t.root_render_func(ctx))
-                except Exception:
-                    self.env.handle_exception()  # re-raises with template lines, as render() does
-                messages = []
-                for role in ROLES:
-                    content = _finish(captured.get(role, ""))
-                    if content:
-                        messages.append({"role": role, "content": content})
-                return None, messages
-        except jinja2.TemplateError as e:
-            raise UserError(f"{_where(spec)}: {type(e).__name__}: {e}") from None
-        except RecursionError:
-            raise UserError(
-                f"{_where(spec)}: RenderLimit: recursion too deep"
-                " (a macro or a recursive loop that never ends?)"
-            ) from None
-        except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as e:
-            # a template's own mistake (1/0, a wrong type to a filter): one line, not a traceback
-            raise UserError(f"{_where(spec)}: {type(e).__name__}: {e}") from None
+            self.env.drain(t.root_render_func(ctx))
+        except Exception:
+            self.env.handle_exception()  # re-raises with template lines, as render() does
+        return captured
+
+
+@contextmanager
+def _template_errors(path: str) -> Iterator[None]:
+    """A template's mistakes as one-line UserErrors naming its file and line."""
+    try:
+        yield
+    except jinja2.TemplateError as e:
+        raise UserError(f"{_where(path)}: {type(e).__name__}: {e}") from None
+    except RecursionError:
+        raise UserError(
+            f"{_where(path)}: RenderLimit: recursion too deep"
+            " (a macro or a recursive loop that never ends?)"
+        ) from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as e:
+        # a template's own mistake (1/0, a wrong type to a filter): one line, not a traceback
+        raise UserError(f"{_where(path)}: {type(e).__name__}: {e}") from None
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):
@@ -277,12 +307,12 @@ def _capture(block, role: str, into: dict[str, str], env: PackSandbox):
     return run
 
 
-def _where(spec: TemplateSpec) -> str:
+def _where(path: str) -> str:
     """file:line of the template frame that raised, from the traceback Jinja rewrote."""
     tb = sys.exc_info()[2]
     line = None
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == str(spec.path):
+        if tb.tb_frame.f_code.co_filename == path:
             line = tb.tb_lineno
         tb = tb.tb_next
-    return f"{spec.path}:{line}" if line else str(spec.path)
+    return f"{path}:{line}" if line else path

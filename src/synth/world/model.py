@@ -106,11 +106,6 @@ class World:
         out.extend(self.extra_facts)
         return out
 
-    def entity_facts(self, entity: str) -> list[Triple]:
-        e = self.entity_by_id[entity]
-        own = [(e.id, ISA, e.kind)] + [(e.id, a, v) for a, v in e.attrs.items()]
-        return own + [f for f in self.extra_facts if f[0] == entity]
-
     @cached_property
     def closure(self) -> Closure:
         return Closure(self.stated_facts(), self.rules)

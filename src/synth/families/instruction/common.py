@@ -109,10 +109,6 @@ PLACES = [
 LANG_SUFFIXES = ["ish", "ese", "ic", "an", "i", "ar"]
 
 
-
-
-
-
 # -- the Draw -------------------------------------------------------------------------------
 
 
@@ -215,10 +211,6 @@ def scorer(normalise: Callable[[str], Any] | None = None) -> Callable[..., bool]
 
 
 exact_score = scorer()
-
-
-
-
 
 
 def python_ast(s: str) -> str:

@@ -50,7 +50,6 @@ class Params:
     queries: str = choices("any", "property", "kind")
 
 
-
 @family("counterfactual", "logic", params=Params, score=default_score)
 def counterfactual(ctx: ItemContext) -> Draw:
     """One rule of a taxonomy theory replaced or added: answer under the modified theory."""
@@ -165,5 +164,3 @@ def counterfactual(ctx: ItemContext) -> Draw:
             vars, answer, formal(tx.facts, tx.rules, query, assumption, answer, proof), depth
         )
     raise RuntimeError("counterfactual: could not draw a consistent theory in 20 attempts")
-
-

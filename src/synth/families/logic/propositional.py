@@ -163,5 +163,3 @@ def propositional(ctx: ItemContext) -> Draw:
     }
     proof = closure.proof(fact) if fact is not None else []
     return make_draw(vars, answer, formal(facts, rules, query, assumption, answer, proof), depth)
-
-

@@ -49,7 +49,6 @@ class Params:
     domain: str = choices("any", "people", "places")
 
 
-
 WORDS = {
     "people": {"any": "anyone", "who": "who", "some": "someone", "one": "someone", "them": "them", "other": "another person",
                "third": "a third person", "that": "that person", "first": "the first", "second": "the second",
@@ -111,11 +110,7 @@ def relation_chain(ctx: ItemContext) -> Draw:
         n = d if Q == D else d - 1
     fork_query = outcome == "absent" and (assumption == "open" or rng.random() < 0.5)
     anti = outcome == "refuted" or (
-        (
-            assumption == "open"
-            or (fork_query or outcome == "proved")
-            and rng.random() < p.negation
-        )
+        (assumption == "open" or (fork_query or outcome == "proved") and rng.random() < p.negation)
         and Q != B
     )
 
@@ -214,5 +209,3 @@ def relation_chain(ctx: ItemContext) -> Draw:
     return make_draw(
         vars, answer, formal(th.facts, th.rules, query, assumption, answer, proof), depth
     )
-
-

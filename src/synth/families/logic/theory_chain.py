@@ -56,7 +56,6 @@ class Params:
     queries: str = choices("any", "property", "kind")
 
 
-
 class Taxonomy:
     """A small theory under construction: facts, rules and each rule's view."""
 
@@ -248,9 +247,7 @@ def theory_chain(ctx: ItemContext) -> Draw:
         if task == "query":
             assumption, outcome = draw_label(rng, p.assumption, p.negation)
         elif task == "prove":
-            assumption = (
-                rng.choice(("closed", "open")) if p.assumption == "any" else p.assumption
-            )
+            assumption = rng.choice(("closed", "open")) if p.assumption == "any" else p.assumption
             outcome = "refuted" if rng.random() < p.negation * 0.6 else "proved"
         else:
             assumption, outcome = "closed", rng.choice(("proved", "absent"))
@@ -313,5 +310,3 @@ def theory_chain(ctx: ItemContext) -> Draw:
         form = formal(tx.facts, tx.rules, query, assumption, answer, proof)
         return make_draw(vars, answer, form, depth if task != "check" else d)
     raise RuntimeError("theory_chain: could not draw a consistent theory in 20 attempts")
-
-

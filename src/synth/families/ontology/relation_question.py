@@ -15,9 +15,7 @@ class Params:
     relations: tuple[str, ...] = words(())  # relations the template phrases well (default: all)
 
 
-@family(
-    "relation_question", kind="ontology", params=Params, applies=lambda w: bool(w.links)
-)
+@family("relation_question", kind="ontology", params=Params, applies=lambda w: bool(w.links))
 def relation_question(ctx: ItemContext) -> Draw:
     w = ctx.world
     c = w.closure

@@ -571,7 +571,9 @@ def test_cli_json_with_token_override_and_a_local_model(tmp_path) -> None:
 
 
 def test_cli_uses_tier_defaults_and_overrides(monkeypatch) -> None:
-    monkeypatch.setattr(plan_build, "tier_budget", lambda t: (DEFAULT_BUDGETS[t], "built-in default"))
+    monkeypatch.setattr(
+        plan_build, "tier_budget", lambda t: (DEFAULT_BUDGETS[t], "built-in default")
+    )
     small = json.loads(run("--tier", "command", "--model", "qwen2.5-7b", "--json").output)
     big = json.loads(
         run("--tier", "ontology", "--model", "qwen2.5-7b", "--json", "--mfu", "0.5").output

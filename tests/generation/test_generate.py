@@ -154,7 +154,7 @@ def test_user_world_corpus_rederives(tmp_path, world):
     import synth
     from synth.curriculum.check import check_corpus
 
-    path = Path(__file__).parent / "data" / "worlds" / world
+    path = Path(__file__).parents[1] / "data" / "worlds" / world
     out = tmp_path / "out"
     synth.generate(
         synth.GenerateConfig(

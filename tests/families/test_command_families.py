@@ -495,7 +495,9 @@ def test_command_program_answers():
 def test_scorers_are_lenient_only_where_harmless():
     assert FAMILIES["list_ops"].score("Answer: [1,2, 3]", "[1, 2, 3]")
     assert not FAMILIES["list_ops"].score("Answer: [1, 3, 2]", "[1, 2, 3]")
-    assert FAMILIES["number_format"].score("Answer: One thousand, two hundred", "one thousand two hundred")
+    assert FAMILIES["number_format"].score(
+        "Answer: One thousand, two hundred", "one thousand two hundred"
+    )
     assert not FAMILIES["string_transform"].score("Answer: helloworld", "helloWorld")
     assert FAMILIES["code_transform"].score(
         "```python\nx = [a*2 for a in b]\n```", "x = [a * 2 for a in b]"

@@ -137,7 +137,7 @@ def test_a_run_that_drops_mostly_duplicates_says_so(tmp_path):
     from synth.generation.run import rejected_share
 
     out = tmp_path / "o"
-    guild = Path(__file__).parent / "data" / "worlds" / "guild.yaml"
+    guild = Path(__file__).parents[1] / "data" / "worlds" / "guild.yaml"
     args = ("--tier", "ontology", "--world", str(guild), "--tokens", "300k", "-q", "--workers", "1")
     p = run("generate", "--out", str(out), *args)
     assert p.returncode == 0, p.stderr
@@ -154,3 +154,55 @@ def test_a_run_that_drops_mostly_duplicates_says_so(tmp_path):
     assert note is not None and "exact_dup" in note and "world is small" in note
     m["filters"]["corpus"]["rejected"] = {"template_share": t["rejected"]}
     assert "template_share" in rejection_note(m) and "world" not in rejection_note(m)
+
+
+def test_a_param_typo_in_front_matter_is_one_line_naming_the_template(tmp_path):
+    pack = tmp_path / "pack" / "en"
+    pack.mkdir(parents=True)
+    src = (synth_templates() / "en" / "command" / "string_chain.j2").read_text()
+    assert "params: {steps: chain}" in src
+    (pack / "string_chain.j2").write_text(
+        src.replace("params: {steps: chain}", "params: {stepz: chain}")
+    )
+    p = run("generate", "--tier", "command", "--templates", str(tmp_path / "pack"),
+            "--out", str(tmp_path / "o"), "--tokens", "1000")  # fmt: skip
+    one_line_error(p, "string_chain.j2:7", "unknown key 'stepz'", "string_transform")
+    (pack / "string_chain.j2").write_text(
+        src.replace("params: {steps: chain}", "params: {steps: 3}")
+    )
+    p = run("generate", "--tier", "command", "--templates", str(tmp_path / "pack"),
+            "--out", str(tmp_path / "o"), "--tokens", "1000")  # fmt: skip
+    one_line_error(p, "string_chain.j2:7", "'steps' must be one of 1, chain")
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(
+    "change, needles",
+    [
+        (("stages:", "stage:"), ("unknown key 'stage'", "known:")),
+        (("    share: 0.25", "    shares: 0.25"), ("unknown key 'shares' in stages[0]",)),
+        (("budget: 100M", "budget: 100M\nbugdet: 5M"), ("unknown key 'bugdet'",)),
+    ],
+)
+def test_an_unknown_tier_key_is_one_line_naming_file_and_key(tmp_path, change, needles):
+    text = (synth_curricula() / "command.yaml").read_text()
+    assert change[0] in text
+    tier = tmp_path / "my.yaml"
+    tier.write_text(text.replace(change[0], change[1], 1))
+    one_line_error(
+        run("generate", "--tier", str(tier), "--out", str(tmp_path / "o"), "--tokens", "1000"),
+        str(tier),
+        *needles,
+    )
+
+
+def synth_templates() -> Path:
+    from synth.paths import data_dir
+
+    return data_dir("templates")
+
+
+def synth_curricula() -> Path:
+    from synth.paths import data_dir
+
+    return data_dir("curricula")

@@ -14,7 +14,7 @@ from synth.cli.templates import templates
 from synth.errors import UserError
 from synth.templating import PackSandbox, TemplateLibrary
 
-GUILD = Path(__file__).parent / "data" / "worlds" / "guild.yaml"
+GUILD = Path(__file__).parents[1] / "data" / "worlds" / "guild.yaml"
 
 
 def _front(name: str, **fields: str) -> str:

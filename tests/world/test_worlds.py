@@ -15,7 +15,7 @@ from synth.world.model import HAS, ISA, World
 from synth.world.solver import Closure
 from synth.world.spec import compile_properties
 
-DATA = Path(__file__).parent / "data" / "worlds"
+DATA = Path(__file__).parents[1] / "data" / "worlds"
 GUILD = DATA / "guild.yaml"
 ZOO = DATA / "zoo.ttl"
 

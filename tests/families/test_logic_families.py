@@ -241,8 +241,14 @@ def test_answer_balance(lib, tid):
     labels = Counter()
     for s in range(300):
         ctx = ItemContext(
-            random.Random(s), None, lo + s % (hi - lo + 1), family_params(spec), "en", "train",
-            Scope(), 0,
+            random.Random(s),
+            None,
+            lo + s % (hi - lo + 1),
+            family_params(spec),
+            "en",
+            "train",
+            Scope(),
+            0,
         )
         labels[fam.fn(ctx).answer] += 1
     want = (
