@@ -97,3 +97,33 @@ SYMMETRIC = {
         ("twinned_with", forms("{s} is twinned with {o}")),
     ],
 }  # fmt: skip
+
+
+# -- a fictional world's richer vocabulary --------------------------------------------
+# Colours and trades of a large world: the first twelve of each are the lists above (the
+# instruction families' words), so a small world reads as it always has.
+WORLD_COLOURS = COLOURS + [
+    "copper", "jade", "slate", "rust", "plum", "sable", "russet", "pearl", "umber", "azure",
+    "moss", "coral",
+]  # fmt: skip
+WORLD_JOBS = JOBS + [
+    "carpenter", "mason", "fisher", "shepherd", "brewer", "cooper", "chandler", "tailor",
+    "cobbler", "jeweller", "locksmith", "ferryman", "lamplighter", "bookbinder", "dyer",
+    "saddler", "falconer", "gardener", "healer", "midwife", "innkeeper", "merchant",
+    "sailor", "surveyor", "clockmaker", "engraver", "painter", "musician", "teacher",
+    "archivist", "courier", "miner", "forester", "vintner", "cheesemaker", "ropemaker",
+]  # fmt: skip
+# What a being is skilled in (several per being).
+CRAFTS = [
+    "weaving", "carving", "singing", "fishing", "hunting", "sailing", "brewing", "embroidery",
+    "calligraphy", "herbalism", "navigation", "medicine", "cartography", "poetry", "music",
+    "painting", "sculpture", "carpentry", "beekeeping", "glassmaking", "cooking", "gardening",
+    "mathematics", "diplomacy", "fencing", "swimming", "climbing", "juggling", "astronomy",
+    "pottery",
+]  # fmt: skip
+# The world's languages (made-up names; a being speaks one to three).
+LANGUAGES = [
+    "Ardic", "Velmish", "Orandi", "Sutic", "Kaveric", "Telmish", "Brondic", "Ulvic",
+    "Marevic", "Dostic", "Gelric", "Pashic", "Noric", "Zelvic", "Irandic", "Hobric",
+    "Salvic", "Tundic", "Rovic", "Fenric", "Alvish", "Dravic", "Lurish", "Kelmic",
+]  # fmt: skip

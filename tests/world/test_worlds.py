@@ -10,8 +10,8 @@ import pytest
 
 from synth.errors import UserError
 from synth.world import load_world
-from synth.world.fictional import taxonomy_rules
 from synth.world.model import HAS, ISA, World
+from synth.world.rules import taxonomy_rules
 from synth.world.solver import Closure
 from synth.world.spec import compile_properties
 

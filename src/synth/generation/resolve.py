@@ -33,7 +33,7 @@ from synth.templating.item import family_params
 from synth.tokenizer import Tokenizer, load_tokenizer
 from synth.units import parse_count
 from synth.world import load_world
-from synth.world.fictional import build_world
+from synth.world.fictional import build_world, sizes
 from synth.world.model import World
 
 
@@ -82,14 +82,23 @@ def resolve(config: GenerateConfig) -> Resolved:
     system = resolve_system_prompt(config.system_prompt)
     check_templates(tier, lib, langs)
     tok = load_tokenizer(config.tokenizer)
-    world = make_world(config.seed, tier, config.world) if needs_world(tier, lib) else None
+    world = None
+    world_knobs: dict[str, Any] = {}
     entities = kinds = 0
-    if world is not None:
+    if needs_world(tier, lib):
         covering = [s for s in tier.stages if "entities" in s.covers]
         cover_tokens = min((budget * s.share for s in covering), default=budget)
-        entities = max(1, min(len(world.entities), int(cover_tokens // tier.tokens_per_entity)))
+        wanted = max(1, int(cover_tokens // tier.tokens_per_entity))
+        world_knobs = world_size(wanted, tier) if not config.world else {}
+        world = make_world(config.seed, world_knobs, config.world)
+        entities = min(len(world.entities), wanted)
         kinds = len(world.kinds)
         world = world.restricted(entities)
+        if config.progress and world_knobs:
+            print(
+                f"synth: world for {budget:,} tokens: {describe_world(world_knobs)}",
+                file=sys.stderr,
+            )
         tier, dropped = fit_to_world(tier, lib, world)
         if dropped and config.progress:
             print(
@@ -140,7 +149,7 @@ def resolve(config: GenerateConfig) -> Resolved:
         "partials": {
             str(p.name): _sha(p.read_bytes()) for d in lib.dirs for p in sorted(d.rglob("_*.j2"))
         },
-        "world": {"file": _sha(Path(config.world).read_bytes())} if config.world else tier.world,
+        "world": {"file": _sha(Path(config.world).read_bytes())} if config.world else world_knobs,
         "langs": langs,
         "synth": __version__,
     }
@@ -166,11 +175,24 @@ def _sha(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()[:16]
 
 
-def make_world(seed: int, cfg: TierConfig, world_file: str | None) -> World:
-    """The user's world when one is given, else the tier's fictional world."""
+def make_world(seed: int, knobs: dict[str, Any], world_file: str | None) -> World:
+    """The user's world when one is given, else a fictional world with these knobs."""
     if world_file:
         return load_world(world_file, seed)
-    return build_world(seed, cfg.world)
+    return build_world(seed, knobs)
+
+
+def world_size(entities: int, tier: TierConfig) -> dict[str, Any]:
+    """The fictional world a budget buys: sized for the `entities` its covering stage
+    introduces (`synth.world.fictional.sizes`), under the knobs the tier sets itself."""
+    return {**sizes(entities), **tier.world}
+
+
+def describe_world(k: dict[str, Any]) -> str:
+    return (
+        f"{k['entities']:,} beings, {k['kinds']:,} kinds {k['depth']} deep, "
+        f"{k['places']:,} places in {k['regions']:,} regions, {k['rules']} world rules"
+    )
 
 
 def needs_world(cfg: TierConfig, lib: TemplateLibrary) -> bool:

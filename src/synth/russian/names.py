@@ -49,6 +49,46 @@ JOBS_RU = {
     "cartographer": "картограф", "glassblower": "стеклодув", "beekeeper": "пасечник",
     "tanner": "кожевник", "astronomer": "астроном",
 }  # fmt: skip
+WORLD_COLOURS_RU = {
+    "copper": "медный", "jade": "нефритовый", "slate": "сланцевый", "rust": "ржавый",
+    "plum": "сливовый", "sable": "соболиный", "russet": "рыжеватый", "pearl": "жемчужный",
+    "umber": "умбристый", "azure": "лазурный", "moss": "моховой", "coral": "коралловый",
+}  # fmt: skip
+WORLD_JOBS_RU = {
+    "carpenter": "плотник", "mason": "каменщик", "fisher": "рыбак", "shepherd": "пастух",
+    "brewer": "пивовар", "cooper": "бондарь", "chandler": "свечник", "tailor": "портной",
+    "cobbler": "сапожник", "jeweller": "ювелир", "locksmith": "слесарь", "ferryman": "паромщик",
+    "lamplighter": "фонарщик", "bookbinder": "переплётчик", "dyer": "красильщик",
+    "saddler": "шорник", "falconer": "сокольник", "gardener": "садовник", "healer": "лекарь",
+    "midwife": "повитуха", "innkeeper": "трактирщик", "merchant": "купец", "sailor": "моряк",
+    "surveyor": "землемер", "clockmaker": "часовщик", "engraver": "гравёр", "painter": "художник",
+    "musician": "музыкант", "teacher": "учитель", "archivist": "архивариус", "courier": "гонец",
+    "miner": "рудокоп", "forester": "лесничий", "vintner": "винодел", "cheesemaker": "сыровар",
+    "ropemaker": "канатчик",
+}  # fmt: skip
+# Crafts as nouns (singular, declined by pymorphy3): "владеет ткачеством".
+CRAFTS_RU = {
+    "weaving": "ткачество", "carving": "резьба", "singing": "пение", "fishing": "рыболовство",
+    "hunting": "охота", "sailing": "мореходство", "brewing": "пивоварение",
+    "embroidery": "вышивка", "calligraphy": "каллиграфия", "herbalism": "травничество",
+    "navigation": "навигация", "medicine": "медицина", "cartography": "картография",
+    "poetry": "поэзия", "music": "музыка", "painting": "живопись", "sculpture": "скульптура",
+    "carpentry": "плотничество", "beekeeping": "пчеловодство", "glassmaking": "стеклоделие",
+    "cooking": "кулинария", "gardening": "садоводство", "mathematics": "математика",
+    "diplomacy": "дипломатия", "fencing": "фехтование", "swimming": "плавание",
+    "climbing": "скалолазание", "juggling": "жонглирование", "astronomy": "астрономия",
+    "pottery": "гончарство",
+}  # fmt: skip
+# Languages as adjectives agreeing with "язык": "говорит на ардском языке".
+LANGUAGES_RU = {
+    "Ardic": "ардский", "Velmish": "вельмишский", "Orandi": "орандский", "Sutic": "сутский",
+    "Kaveric": "каверский", "Telmish": "тельмишский", "Brondic": "брондский",
+    "Ulvic": "ульвский", "Marevic": "маревский", "Dostic": "достский", "Gelric": "гельрский",
+    "Pashic": "пашский", "Noric": "норский", "Zelvic": "зельвский", "Irandic": "ирандский",
+    "Hobric": "хобрский", "Salvic": "сальвский", "Tundic": "тундский", "Rovic": "ровский",
+    "Fenric": "фенрский", "Alvish": "альвишский", "Dravic": "дравский", "Lurish": "лурский",
+    "Kelmic": "кельмский",
+}  # fmt: skip
 # Objects of the propositional puzzles ("the bell is ringing"); no plural-only nouns
 # (часы, ворота), whose predicates would not agree in the singular.
 THINGS_RU = {
@@ -150,8 +190,11 @@ SHORT_OK = {
     "bright", "spiny", "smooth", "hairy", "huge", "gentle", "rare",
 }  # fmt: skip
 
-REAL_RU: dict[str, str] = {**PROPERTIES_RU, **COLOURS_RU, **JOBS_RU, **THINGS_RU}
-ADJECTIVES = set(PROPERTIES_RU) | set(COLOURS_RU)
+REAL_RU: dict[str, str] = {
+    **PROPERTIES_RU, **COLOURS_RU, **WORLD_COLOURS_RU, **JOBS_RU, **WORLD_JOBS_RU,
+    **THINGS_RU, **CRAFTS_RU, **LANGUAGES_RU,
+}  # fmt: skip
+ADJECTIVES = set(PROPERTIES_RU) | set(COLOURS_RU) | set(WORLD_COLOURS_RU) | set(LANGUAGES_RU)
 
 # -- nonce names -----------------------------------------------------------------------
 
@@ -169,7 +212,7 @@ LAST_ENDS = {
 }  # fmt: skip
 PLACE_ENDS = {
     "mora": "мора", "vale": "дол", "holm": "хольм", "grad": "град", "wick": "вик",
-    "ford": "форд", "aro": "аров", "eth": "ет",
+    "ford": "форд", "aro": "аров", "eth": "ет", "mark": "марк", "land": "ланд", "moor": "мур",
 }  # fmt: skip
 # Endings tried, in order, when two ids would read the same (the Latin ids differ).
 _SPARE = {
@@ -249,7 +292,7 @@ def place_ru(latin: str) -> str:
     return word if (end or _CONSONANT_END.search(word)) else word + "ск"
 
 
-def _is_place(latin: str) -> bool:
+def is_place(latin: str) -> bool:
     return any(latin.lower().endswith(e) for e in PLACE_ENDS)
 
 
@@ -268,12 +311,14 @@ def role_of(ident: str) -> str:
         return "noun"
     if ident in STATES_RU:
         return "state"
-    if ident in JOBS_RU or ident in THINGS_RU or ident.startswith("the "):
+    if ident in JOBS_RU or ident in WORLD_JOBS_RU or ident in CRAFTS_RU:
+        return "noun"
+    if ident in THINGS_RU or ident.startswith("the "):
         return "noun" if _bare(ident) in REAL_RU else "thing"
     if " " in ident and ident[:1].isupper():
         return "person"
     if ident[:1].isupper():
-        return "place" if _is_place(ident) else "name"
+        return "place" if is_place(ident) else "name"
     return "kind"
 
 

@@ -21,6 +21,7 @@ from synth.families.base import Draw, Scope
 from synth.templating.helpers import item_globals
 from synth.templating.library import TemplateLibrary
 from synth.templating.spec import TemplateSpec
+from synth.wording import wording_for
 from synth.world.model import World
 
 
@@ -86,6 +87,9 @@ def render_item(
         "names": world.names.get(spec.lang, {}) if world is not None else {},
         "relations": world.relations if world is not None else {},
     }
+    if spec.kind == "ontology":
+        fullnames = getattr(ctx.params, "fullnames", True)
+        variables["say"] = wording_for(spec.lang, rng, world, fullnames=fullnames)
     text, messages = lib.render(spec.id, variables, spec.lang)
     if seconds is not None:
         seconds["sample"] += t1 - t0

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from synth.errors import UserError
-from synth.world.model import ATTRIBUTES, HAS, ISA, Entity, Relation, World
+from synth.world.model import HAS, ISA, Entity, Relation, World
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 RDF_SUFFIXES = (".ttl", ".rdf", ".owl", ".xml", ".nt", ".n3", ".jsonld", ".json-ld")
 
-__all__ = ["ATTRIBUTES", "HAS", "ISA", "Entity", "Relation", "World", "load_world"]
+__all__ = ["HAS", "ISA", "Entity", "Relation", "World", "load_world"]
 
 
 def load_world(path: str | Path, seed: int = 0) -> World:

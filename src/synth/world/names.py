@@ -79,3 +79,101 @@ class NameMaker:
     def place(self) -> str:
         r = self.rng
         return self._unique(lambda: (_syllable(r) + r.choice(PLACE_ENDINGS)).capitalize())
+
+
+# -- names for a world of millions --------------------------------------------------------
+
+REGION_ENDINGS = ["mark", "land", "moor"]
+
+
+def _syllables() -> list[str]:
+    return sorted({o + v + c for o in ONSETS for v in set(VOWELS) for c in set(CODAS)})
+
+
+class NameBank:
+    """Every name a world of up to ~20 million beings needs, unique in Latin and in
+    Cyrillic, drawn once from the world's seed: first names, surnames, kinds, places,
+    regions. A being's name is a pair (first name, surname) chosen by a bijection of its
+    index, so names are unique by construction, cost no memory per being, and a name
+    leads back to its index (`index_of`)."""
+
+    def __init__(self, seed: int, kinds: int, places: int, regions: int, surnames: bool):
+        import random
+
+        from synth.russian.names import first_ru, kind_ru, last_ru, place_ru
+
+        rng = random.Random(f"{seed}\x1fnames")
+        syl = _syllables()
+        one = list(syl)
+        two = [a + b for a in syl[::7] for b in syl[::5]]
+
+        def unique(cands: list[str], ru, n: int, where: str) -> list[str]:
+            rng.shuffle(cands)
+            out, seen_lat, seen_ru = [], set(), set()
+            for c in cands:
+                r = ru(c)
+                if c in seen_lat or r in seen_ru or not 4 <= len(c) <= 14:
+                    continue
+                seen_lat.add(c)
+                seen_ru.add(r)
+                out.append(c)
+                if len(out) >= n:
+                    return out
+            if len(out) < n:
+                raise RuntimeError(f"name space exhausted for {where}: {len(out)} < {n}")
+            return out
+
+        from synth.russian.names import is_place  # the place endings
+
+        firsts = [(s + e).capitalize() for s in one for e in FIRST_ENDINGS]
+        firsts = [f for f in firsts if not is_place(f)]
+        want = 4000 if surnames else min(len(firsts), 5000)
+        self.first = unique(firsts, first_ru, want, "first names")
+        lasts = [(s + e).capitalize() for s in one + two for e in LAST_ENDINGS]
+        self.last = unique(lasts, last_ru, 4000, "surnames") if surnames else []
+        kind_c = [s.rstrip("s") + e for s in one for e in KIND_ENDINGS]
+        kind_c += [s.rstrip("s") + e for s in two for e in KIND_ENDINGS]
+        self.kinds = unique(kind_c, kind_ru, kinds, "kinds")
+        place_c = [(s + e).capitalize() for s in one + two for e in PLACE_ENDINGS]
+        self.places = unique(place_c, place_ru, places, "places")
+        taken = set(self.places)
+        region_c = [(s + e).capitalize() for s in one + two for e in REGION_ENDINGS]
+        self.regions = unique([r for r in region_c if r not in taken], place_ru, regions, "regions")
+        self.surnames = surnames
+        self.space = len(self.first) * len(self.last) if surnames else len(self.first)
+        # i -> (a*i + b) mod space: a bijection of [0, space) that scatters neighbours
+        self._a = _coprime(self.space, rng.randrange(self.space // 3, self.space // 2 + 2))
+        self._b = rng.randrange(self.space)
+        self._a_inv = pow(self._a, -1, self.space)
+        self._first_index = {n: i for i, n in enumerate(self.first)}
+        self._last_index = {n: i for i, n in enumerate(self.last)}
+
+    def person(self, i: int) -> str:
+        q = (self._a * i + self._b) % self.space
+        if not self.surnames:
+            return self.first[q]
+        f, last = divmod(q, len(self.last))
+        return f"{self.first[f]} {self.last[last]}"
+
+    def index_of(self, name: str) -> int | None:
+        """The index whose name this is (None if no index has it)."""
+        if self.surnames:
+            first, _, last = name.partition(" ")
+            f, la = self._first_index.get(first), self._last_index.get(last)
+            if f is None or la is None:
+                return None
+            q = f * len(self.last) + la
+        else:
+            q = self._first_index.get(name)
+            if q is None:
+                return None
+        return (self._a_inv * (q - self._b)) % self.space
+
+
+def _coprime(n: int, start: int) -> int:
+    from math import gcd
+
+    a = max(1, start)
+    while gcd(a, n) != 1:
+        a += 1
+    return a

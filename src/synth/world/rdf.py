@@ -34,8 +34,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from synth.errors import UserError
-from synth.world.fictional import relation_rules, taxonomy_rules
 from synth.world.model import ISA, Entity, Relation, World
+from synth.world.rules import relation_rules, taxonomy_rules
 from synth.world.solver import Rule, Triple
 
 FORMATS = {

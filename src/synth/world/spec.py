@@ -49,8 +49,8 @@ from typing import Any
 import yaml
 
 from synth.errors import UserError
-from synth.world.fictional import relation_rules, taxonomy_rules
 from synth.world.model import HAS, ISA, Entity, Relation, World
+from synth.world.rules import relation_rules, taxonomy_rules
 from synth.world.solver import Closure, Contradiction, Rule, Triple, is_var, negate
 
 TOP_KEYS = ("name", "description", "kinds", "relations", "entities", "links", "rules", "names")

@@ -1,5 +1,7 @@
-"""What ontology families share: choosing entities within the scope, and views of
-world objects that templates can render."""
+"""What ontology families share: choosing beings within the scope, and views of world
+objects that templates render. Everything reads the world one being at a time
+(`links_of`, `closure_of`, `facts_about`), so a family costs the same in a world of a
+hundred beings and of a million."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ from typing import Any
 
 from synth.families.base import ItemContext
 from synth.world.model import HAS, ISA, World
+from synth.world.rules import rule_kind
 from synth.world.solver import Triple
+
+__all__ = ["rule_kind"]
 
 
 def introduced_or_known(ctx: ItemContext, n_total: int, intro: tuple[int, int], known: int) -> int:
@@ -35,14 +40,19 @@ def question_entity(ctx: ItemContext) -> int:
             return i
     # None of the known entities is on this side of the split (early in a curriculum
     # only one may be introduced): ask about the first entity that is, never crossing it.
-    side = (i for i in range(len(w.entities)) if ctx.scope.held_out(i) == want_held)
+    n = len(w.entities)
+    side = (
+        i
+        for i in range(min(n, 10 * ctx.scope.holdout_every + known))
+        if ctx.scope.held_out(i) == want_held
+    )
     return next(side, 0)
 
 
 def kind_view(w: World, kind: str) -> dict[str, Any]:
     props = []
     for k in [kind, *w.ancestors(kind)]:
-        for p, holds in w.kind_props[k]:
+        for p, holds in w.kind_props.get(k, []):
             props.append({"name": p, "holds": holds, "via": k, "own": k == kind})
     return {
         "name": kind,
@@ -54,32 +64,74 @@ def kind_view(w: World, kind: str) -> dict[str, Any]:
     }
 
 
+def gender_of(name: str) -> str:
+    """A fictional being's gender, from its first name (Ilsa, Gonia: feminine)."""
+    return "femn" if name.split(" ", 1)[0].endswith("a") else "masc"
+
+
 def entity_view(w: World, eid: str) -> dict[str, Any]:
+    """A being as templates see it: name, kind and kinds above, attributes, links in
+    both directions, and `facts`, everything stated about it."""
     e = w.entity_by_id[eid]
     first, _, last = eid.partition(" ")
     links = []
-    for s, r, o in w.links:
+    for s, r, o in w.links_of(eid):
         if s == eid:
             links.append({"rel": r, "other": o, "dir": "out", "fact": [s, r, o]})
-        elif o == eid:
+        else:
             links.append({"rel": r, "other": s, "dir": "in", "fact": [s, r, o]})
+    attrs = dict(e.attrs)
     return {
         "name": eid,
         "first": first,
         "last": last,
+        "gender": gender_of(eid) if not w.source else "",
         "kind": e.kind,
         "ancestors": w.ancestors(e.kind),
-        **dict(e.attrs),  # e.colour etc., for templates written for one world's attributes
-        "attrs": [{"name": a, "value": v} for a, v in e.attrs.items()],
+        **{a: (list(v) if isinstance(v, tuple) else v) for a, v in attrs.items()},
+        "attrs": [
+            {"name": a, "value": list(v) if isinstance(v, tuple) else v} for a, v in attrs.items()
+        ],
         "links": links,
+        "facts": [[eid, ISA, e.kind], *[list(f) for f in e.attr_facts()]],
     }
+
+
+def both_ways(w: World, links: list[dict]) -> list[Triple]:
+    """Each link and its inverse (or symmetric) reading: both directions of every
+    relation are stated."""
+    out: list[Triple] = []
+    for link in links:
+        s, r, o = link["fact"]
+        out.append((s, r, o))
+        rel = w.relations.get(r)
+        if rel is not None and rel.inverse:
+            out.append((o, rel.inverse, s))
+            link["inverse"] = rel.inverse
+        elif rel is not None and rel.symmetric:
+            out.append((o, r, s))
+    return out
 
 
 def derived_about(
     w: World, eid: str, relations: tuple[str, ...] = (ISA, HAS, "not:" + HAS)
 ) -> list[Triple]:
-    c = w.closure
-    return [f for f in w.facts_about.get(eid, []) if f[1] in relations and c.why[f] is not None]
+    c = w.closure_of(eid)
+    return [f for f in w.facts_about(eid) if f[1] in relations and c.why.get(f) is not None]
+
+
+def own_props(w: World, eid: str) -> list[dict[str, Any]]:
+    """What follows about a being from its own facts alone (its kinds and the world's
+    rules over its properties), each with the kind that gives it and its proof depth."""
+    c = w.closure_of(eid)
+    out = []
+    for f in w.facts_about(eid):
+        if f[1] in (HAS, "not:" + HAS) and all(x[0] == eid for x in c.support(f)[0]):
+            why = c.why[f]
+            via = "" if why is None else (why[0].split(":", 1)[0] if ":" in why[0] else "rule")
+            out.append({"name": f[2], "holds": f[1] == HAS, "via": via, "depth": c.depth(f),
+                        "steps": len(c.proof(f)), "fact": list(f)})  # fmt: skip
+    return out
 
 
 def step_view(step: dict) -> dict[str, Any]:
@@ -90,19 +142,6 @@ def step_view(step: dict) -> dict[str, Any]:
         "derives": step["derives"],
         "kind": rule_kind(step["rule"]),
     }
-
-
-def rule_kind(rule_id: str) -> str:
-    """taxonomy | property | negative | transitive | symmetric | inverse | world."""
-    if rule_id.endswith((":transitive", ":symmetric", ":inverse")):
-        return rule_id.rsplit(":", 1)[1]
-    if ":is_a:" in rule_id:
-        return "taxonomy"
-    if ":not:is:" in rule_id:
-        return "negative"
-    if ":is:" in rule_id:
-        return "property"
-    return "world"
 
 
 def rule_view(w: World, rule_id: str) -> dict[str, Any]:
@@ -116,20 +155,4 @@ def rule_view(w: World, rule_id: str) -> dict[str, Any]:
 
 
 def document_formal(w: World, states: list[Triple], extra_rules: list[str] = ()) -> dict:
-    """A document's formal form: what it states, and the given facts and rules those
-    statements rest on (so anyone can re-derive every stated fact)."""
-    facts: set[Triple] = set()
-    rules: list[str] = list(extra_rules)
-    for f in states:
-        leaves, used = w.closure.support(tuple(f))
-        facts.update(leaves)
-        rules.extend(r for r in used if r not in rules)
-    return {
-        "facts": [list(f) for f in sorted(facts)],
-        "rules": [w.rule_by_id[r].to_json() for r in rules],
-        "states": [list(f) for f in states],
-        "query": None,
-        "assumption": "closed",
-        "answer": None,
-        "proof": [],
-    }
+    return w.document_formal(states, extra_rules)

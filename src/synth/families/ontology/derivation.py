@@ -7,19 +7,16 @@ from synth.families.base import Draw, ItemContext, family
 from synth.families.ontology.common import derived_about, document_formal, step_view
 
 
-@family("derivation", kind="ontology", applies=lambda w: bool(w.closure.derived()))
+@family("derivation", kind="ontology", applies=lambda w: w.derived_any())
 def derivation(ctx: ItemContext) -> Draw:
     w = ctx.world
-    known = max(1, ctx.scope.known_entities)
+    known = max(1, min(ctx.scope.known_entities, len(w.entities)))
     eid = w.entities[ctx.rng.randrange(known)].id
+    c = w.closure_of(eid)
     facts = derived_about(w, eid)
-    facts = sorted(facts, key=lambda f: (w.closure.depth(f), f))[: 6 + ctx.difficulty]
+    facts = sorted(facts, key=lambda f: (c.depth(f), f))[: 6 + ctx.difficulty]
     items = [
-        {
-            "fact": list(f),
-            "steps": [step_view(s) for s in w.closure.proof(f)],
-            "depth": w.closure.depth(f),
-        }
+        {"fact": list(f), "steps": [step_view(s) for s in c.proof(f)], "depth": c.depth(f)}
         for f in facts
     ]
     return Draw(

@@ -1,13 +1,20 @@
-"""A profile of one entity: kind, attributes, relations in both directions, and (with
-`params.derived`) what its kinds make true of it."""
+"""A profile of one being: kind, attributes, relations in both directions, and (with
+`params.derived`) what its kinds make true of it. Biographies, registry cards, articles,
+quizzes, flashcards, interviews and fill-in-the-blank sheets all render it: the same
+facts, studied in different ways."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from synth.families.base import Draw, ItemContext, between, family
-from synth.families.ontology.common import document_formal, entity_view, introduced_or_known
-from synth.world.model import HAS
+from synth.families.ontology.common import (
+    both_ways,
+    document_formal,
+    entity_view,
+    introduced_or_known,
+    own_props,
+)
 
 
 @dataclass(frozen=True)
@@ -24,56 +31,15 @@ def entity_profile(ctx: ItemContext) -> Draw:
     n = len(w.entities)
     i = introduced_or_known(ctx, n, ctx.scope.introduce_entities, ctx.scope.known_entities)
     e = entity_view(w, w.entities[i].id)
-    states = [(e["name"], "is_a", e["kind"])] + [
-        (e["name"], a["name"], a["value"]) for a in e["attrs"]
-    ]
-    states += [tuple(link["fact"]) for link in e["links"]]
-    # Both directions of every relation: the inverse (or symmetric) reading is stated too.
-    for link in e["links"]:
-        rel = w.relations[link["fact"][1]]
-        s, _, o = link["fact"]
-        if rel.inverse:
-            states.append((o, rel.inverse, s))
-            link["inverse"] = rel.inverse
-        elif rel.symmetric:
-            states.append((o, rel.id, s))
-    props = []
-    if ctx.params.derived:
-        c = w.closure
-        for f in w.facts_about.get(e["name"], []):
-            # Only what follows from this entity's own facts: a property that rests on
-            # another entity's facts is left to the documents that state those.
-            if f[1] in (HAS, "not:" + HAS) and all(x[0] == e["name"] for x in c.support(f)[0]):
-                steps = c.proof(f)
-                props.append(
-                    {
-                        "name": f[2],
-                        "holds": f[1] == HAS,
-                        "via": _via(w, f),
-                        "depth": c.depth(f),
-                        "steps": len(steps),
-                    }
-                )
-                states.append(f)
+    states = [tuple(f) for f in e["facts"]] + both_ways(w, e["links"])
+    props = own_props(w, e["name"]) if ctx.params.derived else []
     e["props"] = props
-    formal = document_formal(w, states)
+    states += [tuple(p["fact"]) for p in props]
+    e["all_facts"] = [list(f) for f in states]
     # Efficacy ablations: `params.shuffle: false` keeps sentence order fixed,
     # `params.fullnames: false` names the entity in the first sentence only.
     return Draw(
-        vars={
-            "e": e,
-            "shuffled": ctx.params.shuffle,
-            "fullnames": ctx.params.fullnames,
-        },
-        formal=formal,
+        vars={"e": e, "shuffled": ctx.params.shuffle, "fullnames": ctx.params.fullnames},
+        formal=document_formal(w, states),
         difficulty=1,
     )
-
-
-def _via(w, fact) -> str:
-    """The kind whose rule gives the property (or 'rule' for a world rule)."""
-    why = w.closure.why[fact]
-    if why is None:
-        return ""
-    rid = why[0]
-    return rid.split(":", 1)[0] if ":" in rid else "rule"

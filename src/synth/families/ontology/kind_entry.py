@@ -1,4 +1,5 @@
-"""An encyclopedia entry for a kind: its place in the taxonomy and its properties."""
+"""An encyclopedia entry for a kind: its place in the taxonomy, its properties, and a few
+of its members already stated."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from synth.families.ontology.common import document_formal, introduced_or_known,
 @dataclass(frozen=True)
 class Params:
     intro_passes: int = between(2, 1, 100)  # times over each new kind before revisiting
+    members: int = between(4, 0, 12)  # members named (stated beings only)
 
 
 @family("kind_entry", kind="ontology", params=Params)
@@ -23,10 +25,9 @@ def kind_entry(ctx: ItemContext) -> Draw:
         )
     ]
     view = kind_view(w, kind)
-    rules = [r.id for r in w.rules if r.premises[0] == ("?x", "is_a", kind)]
+    rules = [r.id for r in w.kind_rules(kind)]
     # Members named here are only entities already stated, so no fact comes early.
-    known = w.entities[: ctx.scope.known_entities]
-    members = [e.id for e in known if e.kind == kind][:4]
+    members = [e.id for e in w.members(kind, ctx.params.members, below=ctx.scope.known_entities)]
     view["members"] = members
     formal = document_formal(w, [(m, "is_a", kind) for m in members], rules)
     return Draw(vars={"kind": view}, formal=formal, difficulty=1)

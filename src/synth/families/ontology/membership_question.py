@@ -14,8 +14,11 @@ def membership_question(ctx: ItemContext) -> Draw:
     if ctx.rng.random() < 0.65:
         kind = chain[min(len(chain) - 1, ctx.rng.randint(0, ctx.difficulty))]
     else:
-        others = [k for k in w.kinds if k not in chain]
-        kind = others[ctx.rng.randrange(len(others))] if others else chain[-1]
+        kinds = w.kind_list
+        kind = chain[-1]
+        if len(kinds) > len(chain):
+            while kind in chain:  # a kind outside the being's chain (most kinds are)
+                kind = kinds[ctx.rng.randrange(len(kinds))]
     query = (e["name"], "is_a", kind)
     formal = w.support_formal(query, context=[(e["name"], "is_a", e["kind"])])
     answer = formal["answer"]

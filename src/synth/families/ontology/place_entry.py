@@ -1,30 +1,62 @@
-"""A gazetteer entry for a place: who lives there and what they do."""
+"""A place and the beings who share it: its own facts (region, population, founding
+year, elevation) where the world records them, and some of its residents with their
+trades. Gazetteer entries, travellers' notes and place timelines render it."""
 
 from __future__ import annotations
 
-from synth.families.base import Draw, ItemContext, family
+from dataclasses import dataclass
+
+from synth.families.base import Draw, ItemContext, between, family
 from synth.families.ontology.common import document_formal
 
 
-@family("place_entry", kind="ontology", applies=lambda w: any(e.attrs for e in w.entities))
+@dataclass(frozen=True)
+class Params:
+    residents: int = between(8, 1, 20)  # residents named at most
+
+
+def _has_values(w) -> bool:
+    return bool(w.entities) and any(w.entities[i].attrs for i in range(min(50, len(w.entities))))
+
+
+@family("place_entry", kind="ontology", params=Params, applies=_has_values)
 def place_entry(ctx: ItemContext) -> Draw:
     """Everyone who shares a value of one attribute (a town's residents, in the
     fictional world: `lives_in`), with one more attribute each (their trade)."""
     w = ctx.world
-    known = w.entities  # a document states the facts it tells, so any entity may appear
-    keys = sorted({a for e in known for a in e.attrs})
+    probe = w.entities[
+        ctx.rng.randrange(max(1, min(len(w.entities), ctx.scope.known_entities or len(w.entities))))
+    ]
+    keys = sorted(a for a, v in probe.attrs.items() if not isinstance(v, tuple)) or sorted(
+        {a for i in range(min(50, len(w.entities))) for a in w.entities[i].attrs}
+    )
     by = "lives_in" if "lives_in" in keys else keys[ctx.rng.randrange(len(keys))]
     also = "works_as" if "works_as" in keys else next((k for k in keys if k != by), by)
-    places = sorted({e.attrs[by] for e in known if by in e.attrs})
-    place = places[ctx.rng.randrange(len(places))]
-    residents = [e for e in known if e.attrs.get(by) == place]
-    residents = ctx.rng.sample(residents, min(len(residents), 8))
-    rows = [{"name": e.id, "job": e.attrs.get(also, ""), "kind": e.kind} for e in residents]
-    states = [(e.id, by, place) for e in residents] + [
-        (e.id, also, e.attrs[also]) for e in residents if also in e.attrs
+    place = probe.attrs.get(by)
+    if place is None or isinstance(place, tuple):
+        values = w.values_of(by)
+        place = values[ctx.rng.randrange(len(values))]
+    found = w.residents(by, place, limit=4 * ctx.params.residents)
+    residents = ctx.rng.sample(found, min(len(found), ctx.params.residents))
+    residents.sort(key=lambda e: e.id)
+    rows = [
+        {"name": e.id, "job": e.attrs.get(also, "") if also != by else "", "kind": e.kind}
+        for e in residents
     ]
+    states = [(e.id, by, place) for e in residents] + [
+        (e.id, also, e.attrs[also]) for e in residents if also != by and also in e.attrs
+    ]
+    place_facts = [list(f) for f in w.place_facts.get(place, [])]
+    states = [tuple(f) for f in place_facts] + states
     return Draw(
-        vars={"place": place, "by": by, "also": also, "residents": rows},
+        vars={
+            "place": place,
+            "by": by,
+            "also": also,
+            "residents": rows,
+            "facts": place_facts,
+            "all_facts": [list(f) for f in states],
+        },  # fmt: skip
         formal=document_formal(w, states),
         difficulty=1,
     )

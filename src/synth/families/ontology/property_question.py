@@ -12,10 +12,10 @@ from synth.world.model import HAS
 @family("property_question", kind="ontology", applies=lambda w: any(w.kind_props.values()))
 def property_question(ctx: ItemContext) -> Draw:
     w = ctx.world
-    c = w.closure
     e = entity_view(w, w.entities[question_entity(ctx)].id)
     name = e["name"]
-    derived = [f for f in w.facts_about.get(name, []) if f[1] in (HAS, "not:" + HAS)]
+    c = w.closure_of(name)
+    derived = [f for f in w.facts_about(name) if f[1] in (HAS, "not:" + HAS)]
     # Prefer depths near the scheduled difficulty; a fifth of questions are unknowns.
     if derived and ctx.rng.random() > 0.2:
         near = sorted(derived, key=lambda f: (abs(c.depth(f) - ctx.difficulty), f))[:4]
@@ -23,7 +23,7 @@ def property_question(ctx: ItemContext) -> Draw:
         query = (name, HAS, fact[2])
     else:
         settled = {f[2] for f in derived}
-        vocab = sorted({p for props in w.kind_props.values() for p, _ in props}) or PROPERTIES
+        vocab = w.properties or PROPERTIES
         free = [p for p in vocab if p not in settled] or [p for p in PROPERTIES if p not in settled]
         query = (name, HAS, free[ctx.rng.randrange(len(free))])
     formal = w.support_formal(query, assumption="open", context=[(name, "is_a", e["kind"])])

@@ -1,5 +1,7 @@
 """Yes/no questions about relations between entities: as stated, reversed (the inverse
-or symmetric reading), through a chain (transitivity), or not holding at all."""
+or symmetric reading), through a chain (transitivity), or not holding at all. A question
+is about one being the curriculum has stated, and its relations come from that being's
+own closure."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from dataclasses import dataclass
 
 from synth.errors import UserError
 from synth.families.base import Draw, ItemContext, family, words
-from synth.families.ontology.common import step_view
+from synth.families.ontology.common import question_entity, step_view
 
 
 @dataclass(frozen=True)
@@ -15,54 +17,56 @@ class Params:
     relations: tuple[str, ...] = words(())  # relations the template phrases well (default: all)
 
 
-@family("relation_question", kind="ontology", params=Params, applies=lambda w: bool(w.links))
+def _has_links(w) -> bool:
+    if hasattr(w, "block_links"):
+        return any(w.knobs[k] > 0 for k in ("chains", "neighbours", "mentors", "friends"))
+    return bool(w.links)
+
+
+@family("relation_question", kind="ontology", params=Params, applies=_has_links)
 def relation_question(ctx: ItemContext) -> Draw:
     w = ctx.world
-    c = w.closure
-    # A template names the relations it phrases well; a user world may have others.
     rels = [r for r in ctx.params.relations if r in w.relations] or sorted(w.relations)
     if not rels:
         raise UserError(
             "this world declares no relations; drop ontology.qa_relation and ontology.qa_compare from the tier"
         )
-    known = max(2, ctx.scope.known_entities)
-    ids = [e.id for e in w.entities[:known]]
-    held = {e.id for i, e in enumerate(w.entities[:known]) if ctx.scope.held_out(i)}
-    want_held = ctx.split == "eval"
-
-    def ok(s: str, o: str) -> bool:
-        return (s in held) == want_held and o in idset
-
-    idset = set(ids)
-    pool = [f for r in rels for f in c.facts(r) if ok(f[0], f[2])]
+    known = max(2, min(ctx.scope.known_entities, len(w.entities)))
     modes = ["stated", "reversed", "chain", "negative"]
     mode = modes[ctx.rng.randrange(len(modes))]
     query = None
-    if pool and mode != "negative":
+    for _ in range(8):  # a being with facts of these relations
+        s = w.entities[question_entity(ctx)].id
+        c = w.closure_of(s)
+        mine = [f for r in rels for f in c.facts(r) if f[0] == s and _known(w, f[2], known)]
+        if mine or mode == "negative":
+            break
+    if mine and mode != "negative":
         by_mode = {
-            "stated": [f for f in pool if c.why[f] is None],
+            "stated": [f for f in mine if c.why[f] is None],
             "reversed": [
                 f
-                for f in pool
+                for f in mine
                 if c.why[f] is not None and c.why[f][0].endswith((":inverse", ":symmetric"))
-            ],
+            ],  # fmt: skip
             "chain": [
-                f for f in pool if c.why[f] is not None and c.why[f][0].endswith(":transitive")
+                f for f in mine if c.why[f] is not None and c.why[f][0].endswith(":transitive")
             ],
         }
         if not by_mode[mode] and by_mode["stated"]:
             mode = "stated"  # e.g. a world without chains: ask a stated fact, labelled as one
-        cands = by_mode[mode] or pool
-        query = sorted(cands)[ctx.rng.randrange(len(cands))]
+        cands = sorted(by_mode[mode] or mine)
+        query = cands[ctx.rng.randrange(len(cands))]
     if query is None:
         mode = "negative"
-        subjects = [i for i in ids if (i in held) == want_held] or ids
         for _ in range(100):
-            s, o = subjects[ctx.rng.randrange(len(subjects))], ids[ctx.rng.randrange(len(ids))]
+            o = w.entities[ctx.rng.randrange(known)].id
             r = rels[ctx.rng.randrange(len(rels))]
             if s != o and (s, r, o) not in c:
                 query = (s, r, o)
                 break
+        else:
+            query = (s, rels[0], s)
     formal = w.support_formal(query)
     answer = formal["answer"]
     depth = c.depth(query) if answer == "true" else 0
@@ -91,3 +95,9 @@ def relation_question(ctx: ItemContext) -> Draw:
         difficulty=max(1, depth),
         probe_kind=kind,
     )
+
+
+def _known(w, eid: str, known: int) -> bool:
+    """Whether a being is among the first `known` (stated before this question)."""
+    i = w.index_of(eid)
+    return i is not None and i < known

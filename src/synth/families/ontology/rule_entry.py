@@ -9,19 +9,12 @@ from synth.families.ontology.common import rule_view
 @family(
     "rule_entry",
     kind="ontology",
-    applies=lambda w: any(
-        r.id.startswith("rule") or r.id.endswith((":transitive", ":symmetric", ":inverse"))
-        for r in w.rules
-    ),
+    applies=lambda w: bool(w.world_rules or w.algebra_rules),
 )
 def rule_entry(ctx: ItemContext) -> Draw:
     w = ctx.world
-    world_rules = [rule_view(w, r.id) for r in w.rules if r.id.startswith("rule")]
-    algebra = [
-        rule_view(w, r.id)
-        for r in w.rules
-        if r.id.endswith((":transitive", ":symmetric", ":inverse"))
-    ]
+    world_rules = [rule_view(w, r.id) for r in w.world_rules]
+    algebra = [rule_view(w, r.id) for r in w.algebra_rules]
     chosen = (
         ctx.rng.sample(world_rules, min(len(world_rules), ctx.rng.randint(2, 5)))
         if world_rules

@@ -1,0 +1,210 @@
+"""What every language's wording shares: the document's memory (sentences said, its list
+style), the plan that groups a subject's facts into sentences, and the small helpers the
+templates call. A language supplies the phrase banks (`predicate`, `clause`, `sentence`,
+...): see `en.py` and `ru.py`."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from typing import Any
+
+Triple = tuple[str, str, str]
+
+# Facts said together in one predicate when a subject has both: born there, in that
+# year; moved to its home, in that year.
+PAIRS = (("born_in", "born_year"), ("lives_in", "moved_year"))
+MULTI = ("speaks", "skilled_in")
+LIST_STYLES = ("- ", "* ", "• ", "1. ", "1) ")
+
+
+class Group:
+    """Facts one predicate states: one fact, a pair (born_in + born_year), or several
+    values of one relation (speaks Ardic and Velmish)."""
+
+    def __init__(self, subject: str, facts: list[Triple]):
+        self.subject = subject
+        self.facts = facts
+
+    @property
+    def rel(self) -> str:
+        return "+".join(dict.fromkeys(f[1] for f in self.facts))
+
+    def __repr__(self) -> str:
+        return f"Group({self.subject!r}, {self.facts!r})"
+
+
+class Say:
+    """One document's wording (see the package docstring)."""
+
+    lang = "en"
+
+    def __init__(self, rng: random.Random, world: Any = None, *, fullnames: bool = True):
+        self.rng = rng
+        self.world = world
+        self.fullnames = fullnames
+        self._said: set[str] = set()
+        self._style: str | None = None
+        self._mentioned: set[str] = set()
+
+    # -- the language's part -------------------------------------------------------------
+
+    def predicate(self, group: Group) -> str:
+        """The group's facts said of its subject, without the subject."""
+        raise NotImplementedError
+
+    def sentence(self, subject: str, preds: list[str], first: bool) -> str:
+        """One sentence about `subject` saying `preds` (capitalised, with its period)."""
+        raise NotImplementedError
+
+    def clause(self, fact: Triple) -> str:
+        """One fact as a clause, its subject first (not capitalised, no period)."""
+        raise NotImplementedError
+
+    # -- names ---------------------------------------------------------------------------
+
+    def name(self, ident: str, case: str = "nomn") -> str:
+        """How an id reads (a world's own name for it, in its language)."""
+        if self.world is not None:
+            return self.world.surface(str(ident), self.lang)
+        return str(ident)
+
+    def first_name(self, eid: str) -> str:
+        return str(eid).split(" ", 1)[0]
+
+    # -- facts about one subject -------------------------------------------------------
+
+    def groups(self, subject: str, facts: Sequence[Sequence[str]]) -> list[Group]:
+        """The facts grouped as predicates: pairs joined, multi-valued relations merged,
+        links kept one to a group; facts about others than `subject` become groups of
+        their own subject."""
+        facts = [tuple(f) for f in facts]
+        by_rel: dict[str, list[Triple]] = {}
+        order: list[str] = []
+        for f in facts:
+            key = f[1] if f[0] == subject else f"{f[1]}<{f[0]}"
+            if key not in by_rel:
+                by_rel[key] = []
+                order.append(key)
+            by_rel[key].append(f)
+        groups: list[Group] = []
+        used: set[str] = set()
+        for a, b in PAIRS:
+            if a in by_rel and b in by_rel and len(by_rel[a]) == 1 and len(by_rel[b]) == 1:
+                groups.append(Group(subject, by_rel[a] + by_rel[b]))
+                used.update((a, b))
+        for key in order:
+            if key in used:
+                continue
+            fs = by_rel[key]
+            if key in MULTI:
+                groups.append(Group(subject, fs))
+            elif key in ("is", "not:is"):  # properties: two or three to a predicate
+                i = 0
+                while i < len(fs):
+                    n = self.rng.randint(1, 3)
+                    groups.append(Group(subject, fs[i : i + n]))
+                    i += n
+            else:  # a fact about another being is said with its own subject
+                groups.extend(Group(f[0], [f]) for f in fs)
+        return groups
+
+    def sentences(self, subject: str, facts: Sequence[Sequence[str]], *, pack: int = 3,
+                  shuffle: bool = True) -> list[str]:  # fmt: skip
+        """Sentences stating every fact of `facts` about `subject`, several facts to a
+        sentence (at most `pack`), in shuffled order unless `shuffle` is false."""
+        groups = self.groups(subject, facts)
+        if shuffle:
+            self.rng.shuffle(groups)
+        out: list[str] = []
+        i = 0
+        while i < len(groups):
+            n = min(pack, len(groups) - i, self._pack_size(pack))
+            chunk = _merge_same(groups[i : i + n])
+            i += n
+            subj = chunk[0].subject
+            same = [g for g in chunk if g.subject == subj]
+            rest = [g for g in chunk if g.subject != subj]
+            out.append(self._say_once(subj, same))
+            for g in rest:
+                out.append(self._say_once(g.subject, [g]))
+        return out
+
+    def paragraph(self, subject: str, facts: Sequence[Sequence[str]], **kw: Any) -> str:
+        return " ".join(self.sentences(subject, facts, **kw))
+
+    def _pack_size(self, pack: int) -> int:
+        r = self.rng.random()
+        return 1 if r < 0.22 or pack == 1 else (2 if r < 0.7 or pack == 2 else 3)
+
+    def _say_once(self, subject: str, groups: list[Group]) -> str:
+        """A sentence not said before in this document (a few tries, then one that
+        states the facts one at a time)."""
+        first = subject not in self._mentioned
+        for _ in range(6):
+            text = self.sentence(subject, [self.predicate(g) for g in groups], first)
+            if self._fresh(text):
+                self._mentioned.add(subject)
+                return text
+        parts = [self.sentence(subject, [self.predicate(g)], True) for g in groups]
+        self._mentioned.add(subject)
+        text = " ".join(parts)
+        self._fresh(text)
+        return text
+
+    def once(self, *options: str) -> str:
+        """The first of `options` (in a random order) not said before in this document."""
+        opts = list(options)
+        self.rng.shuffle(opts)
+        for o in opts:
+            if self._fresh(o):
+                return o
+        return opts[0]
+
+    def _fresh(self, text: str) -> bool:
+        key = re.sub(r"\s+", " ", text.strip().lower())
+        if key in self._said:
+            return False
+        self._said.add(key)
+        return True
+
+    # -- layout --------------------------------------------------------------------------
+
+    @property
+    def style(self) -> str:
+        """The document's one list marker, chosen at its first list."""
+        if self._style is None:
+            self._style = self.rng.choice(LIST_STYLES)
+        return self._style
+
+    def items(self, lines: Sequence[str]) -> str:
+        """Lines as a list in the document's style (numbered styles count from 1)."""
+        st = self.style
+        out = []
+        for i, line in enumerate(lines, start=1):
+            marker = st.replace("1", str(i)) if st[0] == "1" else st
+            out.append(marker + line)
+        return "\n".join(out)
+
+    def pick(self, *options: Any) -> Any:
+        return self.rng.choice(
+            options[0] if len(options) == 1 and isinstance(options[0], (list, tuple)) else options
+        )
+
+
+def _merge_same(chunk: list[Group]) -> list[Group]:
+    """Groups of one subject and one relation (two sets of properties) as one group."""
+    out: list[Group] = []
+    for g in chunk:
+        same = next((h for h in out if h.subject == g.subject and h.rel == g.rel
+                     and h.rel in ("is", "not:is")), None)  # fmt: skip
+        if same is not None:
+            same.facts = same.facts + g.facts
+        else:
+            out.append(Group(g.subject, list(g.facts)))
+    return out
+
+
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]

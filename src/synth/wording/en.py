@@ -1,0 +1,523 @@
+"""English wording: the phrase banks and how English builds sentences from them.
+
+Each fact type has several predicates (the fact said of its subject) and, for links,
+several reverse predicates (said of its object: "descends from", "trains under"); a
+sentence joins one to three predicates about one subject in one of a few shapes (a
+list, a relative clause, an apposition, a fronted time, a clause after a semicolon with
+the subject's pronoun). Nothing here is filler: every word either names a fact's terms
+or carries its meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synth.english import article, join_and, plural
+from synth.wording.base import Group, Say, Triple, cap
+
+# Predicates of a subject, `{o}` the object. `{o:a}` with its article, `{o:pl}` plural.
+FORWARD: dict[str, tuple[str, ...]] = {
+    "is_a": ("is {o:a}", "is one of the {o:pl}", "belongs to the {o:pl}",
+             "is a member of the {o:pl}", "counts among the {o:pl}", "is by kind {o:a}"),
+    "colour": ("is {o} in colour", "has {o} colouring", "is coloured {o}", "has a {o} hue",
+               "shows a {o} colour"),
+    "lives_in": ("lives in {o}", "makes a home in {o}", "resides in {o}", "has settled in {o}",
+                 "dwells in {o}", "keeps house in {o}", "has a home in {o}"),
+    "works_as": ("works as {o:a}", "is {o:a} by trade", "earns a living as {o:a}",
+                 "makes a living as {o:a}", "is employed as {o:a}", "has the trade of {o:a}"),
+    "born_in": ("was born in {o}", "comes from {o}", "is a native of {o}", "was born and raised in {o}"),
+    "born_year": ("was born in {o}", "was born in the year {o}", "came into the world in {o}",
+                  "was born back in {o}"),
+    "moved_year": ("moved house in {o}", "changed homes in {o}", "left for a new home in {o}",
+                   "settled in a new place in {o}"),
+    "height_cm": ("is {o} cm tall", "stands {o} centimetres tall", "measures {o} cm in height",
+                  "has a height of {o} cm", "reaches {o} cm"),
+    "weight_kg": ("weighs {o} kg", "weighs {o} kilograms", "has a weight of {o} kg",
+                  "tips the scales at {o} kg"),
+    "speaks": ("speaks {o}", "is fluent in {o}", "has a command of {o}", "can converse in {o}",
+               "knows {o}"),
+    "skilled_in": ("is skilled in {o}", "practises {o}", "has a talent for {o}", "is adept at {o}",
+                   "is well versed in {o}"),
+    "ancestor_of": ("is an ancestor of {o}", "is one of the forebears of {o}",
+                    "stands in the ancestry of {o}", "counts {o} among their descendants"),
+    "descendant_of": ("is a descendant of {o}", "descends from {o}", "comes of the line of {o}",
+                      "has {o} among their ancestors"),
+    "older_than": ("is older than {o}", "was born before {o}", "has more years than {o}",
+                   "is senior in age to {o}"),
+    "younger_than": ("is younger than {o}", "was born after {o}", "has fewer years than {o}",
+                     "is junior in age to {o}"),
+    "neighbour_of": ("is a neighbour of {o}", "lives next door to {o}", "lives beside {o}",
+                     "shares a street with {o}"),
+    "mentor_of": ("is the mentor of {o}", "mentors {o}", "teaches {o}", "has {o} as an apprentice"),
+    "apprentice_of": ("is an apprentice of {o}", "trains under {o}", "learns from {o}",
+                      "has {o} as a mentor"),
+    "friend_of": ("is a friend of {o}", "is friends with {o}", "counts {o} as a friend",
+                  "keeps a close friendship with {o}"),
+    "lies_in": ("lies in {o}", "is in the region of {o}", "belongs to {o}", "is part of {o}"),
+    "population": ("has a population of {o:n}", "is home to {o:n} inhabitants",
+                   "counts {o:n} residents", "houses {o:n} souls"),
+    "founded_year": ("was founded in {o}", "dates from {o}", "was established in {o}",
+                     "has stood since {o}"),
+    "elevation_m": ("lies {o:n} metres above sea level", "sits at an elevation of {o:n} m",
+                    "stands {o:n} m above the sea", "has an elevation of {o:n} metres"),
+}  # fmt: skip
+# Said of a link's object, `{s}` the link's subject.
+REVERSE: dict[str, tuple[str, ...]] = {
+    "ancestor_of": ("descends from {s}", "is a descendant of {s}", "has {s} among their ancestors"),
+    "descendant_of": ("is an ancestor of {s}", "counts {s} among their descendants"),
+    "older_than": ("is younger than {s}", "was born after {s}"),
+    "younger_than": ("is older than {s}", "was born before {s}"),
+    "neighbour_of": ("is a neighbour of {s}", "lives next door to {s}"),
+    "mentor_of": ("is an apprentice of {s}", "trains under {s}", "learns from {s}"),
+    "apprentice_of": ("is the mentor of {s}", "teaches {s}"),
+    "friend_of": ("is a friend of {s}", "is friends with {s}"),
+}  # fmt: skip
+# Pairs said in one predicate (see base.PAIRS): `{a}` the first fact's object, `{b}` the second's.
+PAIRED: dict[str, tuple[str, ...]] = {
+    "born_in+born_year": ("was born in {a} in {b}", "was born in {b} in {a}",
+                          "came into the world in {a} in {b}", "was born in {a} in the year {b}"),
+    "lives_in+moved_year": ("moved to {a} in {b}", "has lived in {a} since {b}",
+                            "settled in {a} in {b}", "made a home in {a} in {b}"),
+}  # fmt: skip
+OPENERS = ("According to the records, ", "As the registry has it, ", "By all accounts, ",
+           "The census notes that ", "Local accounts agree that ", "The parish roll says that ",
+           "Those who know the family say that ")  # fmt: skip
+AUX = ("is", "was", "has", "can", "does")
+
+
+def _also(pron: str, pred: str) -> str:
+    """'she also lives in X', 'she is also tiny'."""
+    head, _, rest = pred.partition(" ")
+    if head in AUX:
+        return f"{pron} {head} also {rest}"
+    return f"{pron} also {pred}"
+
+
+PRONOUN = {"femn": ("she", "her"), "masc": ("he", "his"), "": ("it", "its")}
+
+
+class EnglishSay(Say):
+    lang = "en"
+    _in_sentence = False
+
+    def _say_once(self, subject: str, groups: list[Group]) -> str:
+        self._in_sentence = True
+        try:
+            return super()._say_once(subject, groups)
+        finally:
+            self._in_sentence = False
+
+    # -- names and pronouns ------------------------------------------------------------
+
+    def gender(self, ident: str) -> str:
+        """A being's gender from its first name ("Ilsa" feminine), "" when unknown."""
+        if self.world is None or self.world.source or not self._is_being(ident):
+            return ""  # no rule for the names of a user's world
+        return "femn" if str(ident).split(" ", 1)[0].endswith("a") else "masc"
+
+    def _is_being(self, ident: str) -> bool:
+        return self.world is not None and str(ident) in self.world.entity_by_id
+
+    def pronoun(self, ident: str) -> str | None:
+        g = self.gender(ident)
+        return PRONOUN[g][0] if g else None
+
+    def _term(self, value: str, form: str = "") -> str:
+        text = self.name(value)
+        if form == "a":
+            return f"{article(text)} {text}"
+        if form == "pl":
+            return plural(text)
+        if form == "n":
+            return f"{int(value):,}" if str(value).isdigit() else text
+        return text
+
+    def _fill(self, pattern: str, **slots: str) -> str:
+        out = pattern
+        for slot, value in slots.items():
+            for form in ("a", "pl", "n"):
+                out = out.replace(f"{{{slot}:{form}}}", self._term(value, form))
+            out = out.replace(f"{{{slot}}}", self._term(value))
+        return out
+
+    # -- facts ---------------------------------------------------------------------------
+
+    def predicate(self, group: Group) -> str:
+        facts, subj = group.facts, group.subject
+        rel = group.rel
+        if rel in PAIRED:
+            a, b = facts[0][2], facts[1][2]
+            return self._fill(self.pick(PAIRED[rel]), a=a, b=b)
+        f = facts[0]
+        if f[1] in ("is", "not:is") and f[0] == subj:
+            via = self._via(facts) if self._in_sentence else None
+            if via and self.rng.random() < 0.35:
+                k = self.name(via)
+                words = join_and([x[2] for x in facts], "and" if f[1] == "is" else "or")
+                neg = "" if f[1] == "is" else "not "
+                return self.pick(f"is, like every {k}, {neg}{words}",
+                                 f"is, as {article(k)} {k}, {neg}{words}",
+                                 f"is, being {article(k)} {k}, {neg}{words}")  # fmt: skip
+            return self._properties(f[1], [x[2] for x in facts])
+        if len(facts) > 1:  # several values of one relation
+            values = join_and([self._term(x[2]) for x in facts])
+            return self.pick(FORWARD.get(f[1], ("has {o}",))).replace("{o}", values)
+        if f[0] == subj:
+            return self._forward(f)
+        if f[2] == subj and f[1] in REVERSE:
+            return self._fill(self.pick(REVERSE[f[1]]), s=f[0])
+        return self.clause(f)
+
+    def _via(self, facts: list[Triple]) -> str | None:
+        """The one kind whose rule gives all of these property facts (None if they come
+        from several kinds, a world rule, or are stated)."""
+        if self.world is None:
+            return None
+        c = self.world.closure_of(facts[0][0])
+        kinds = set()
+        for f in facts:
+            why = c.why.get(tuple(f))
+            if why is None or ":" not in why[0]:
+                return None
+            kinds.add(why[0].split(":", 1)[0])
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def _properties(self, rel: str, props: list[str]) -> str:
+        if rel == "is":
+            words = join_and(props)
+            return self.pick(f"is {words}", f"is {words}", f"is known to be {words}")
+        if len(props) == 1:
+            return self.pick(
+                f"is not {props[0]}", f"is never {props[0]}", f"is in no way {props[0]}"
+            )
+        nor = ", ".join(props[:-1]) + " nor " + props[-1]
+        return self.pick(
+            f"is neither {nor}",
+            f"is not {join_and(props, 'or')}",
+            f"is never {join_and(props, 'or')}",
+        )
+
+    def _forward(self, f: Triple) -> str:
+        s, r, o = f
+        if r in ("is", "not:is"):
+            return self._properties(r, [o])
+        bank = FORWARD.get(r)
+        if bank is None:  # a user world's relation or attribute
+            return self._generic(r, o)
+        return self._fill(self.pick(bank), o=o)
+
+    def _generic(self, r: str, o: str) -> str:
+        label = self._label(r)
+        rel = self.world.relations.get(r) if self.world is not None else None
+        if rel is not None:
+            return f"{label} {self.name(o)}"
+        return self.pick(f"has {self.name(o)} as {label}", f"has the {label} {self.name(o)}")
+
+    def _label(self, r: str) -> str:
+        forms = getattr(self.world, "forms", {}) if self.world is not None else {}
+        return forms.get(r, {}).get("en", r.replace("_", " "))
+
+    def clause(self, fact: Triple) -> str:
+        s, r, o = (str(x) for x in fact)
+        if (
+            r in ("is_a", "is", "not:is")
+            and s[:1].islower()
+            and s in getattr(self.world, "kinds", {})
+        ):
+            return self.kind_clause(s, r, o)
+        return f"{self.name(s)} {self.predicate(Group(s, [(s, r, o)]))}"
+
+    def sentence(self, subject: str, preds: list[str], first: bool) -> str:
+        name = self.name(subject)
+        pron = self.pronoun(subject)
+        if not self.fullnames and not first and pron:
+            name = pron
+        if len(preds) == 1:
+            shape = self.rng.random()
+            if shape < 0.18:
+                return f"{self.pick(OPENERS)}{name} {preds[0]}."
+            return f"{cap(name)} {preds[0]}."
+        shape = self.rng.random()
+        if len(preds) == 2 and pron and shape < 0.25:
+            return f"{cap(name)} {preds[0]}; {_also(pron, preds[1])}."
+        if shape < 0.45 and not preds[0].startswith(("is ", "was ")):
+            rest = join_and(preds[1:])
+            who = "who" if self.gender(subject) or self._is_being(subject) else "which"
+            return f"{cap(name)}, {who} {preds[0]}, {rest}."
+        if shape < 0.6:
+            return f"{self.pick(OPENERS)}{name} {join_and(preds)}."
+        return f"{cap(name)} {join_and(preds)}."
+
+    # -- kinds, rules, steps ----------------------------------------------------------------
+
+    def kind_clause(self, kind: str, rel: str, obj: str) -> str:
+        k, o = self.name(kind), self.name(obj)
+        if rel == "is_a":
+            return self.pick(f"every {k} is {article(o)} {o}", f"all {plural(k)} are {plural(o)}",
+                             f"{plural(k)} are a kind of {o}", f"each {k} is also {article(o)} {o}")  # fmt: skip
+        if rel == "is":
+            return self.pick(f"every {k} is {o}", f"all {plural(k)} are {o}", f"{plural(k)} are {o}",
+                             f"each {k} is {o}")  # fmt: skip
+        return self.pick(f"no {k} is {o}", f"{plural(k)} are never {o}", f"{plural(k)} are not {o}",
+                         f"not a single {k} is {o}")  # fmt: skip
+
+    def rule(self, rule: dict[str, Any]) -> str:
+        """A world rule or a relation's algebra as a sentence."""
+        prem, then = rule["if"], rule["then"]
+        rels = {p[1] for p in prem} | {then[1]}
+        if len(prem) == 2 and rels == {"is"}:
+            p1, p2, p3 = prem[0][2], prem[1][2], then[2]
+            return cap(self.pick(
+                f"anything that is {p1} and {p2} is also {p3}",
+                f"whatever is both {p1} and {p2} is {p3}",
+                f"if something is {p1} and {p2}, then it is {p3}",
+                f"every being that is {p2} and {p1} is {p3}",
+            )) + "."  # fmt: skip
+        if len(prem) == 1 and then[1] == prem[0][1] and then[0] == prem[0][2]:
+            r = self._relation_phrase(then[1])
+            return cap(self.pick(f"if A {r} B, then B {r} A", f"'{r}' works both ways")) + "."
+        if len(prem) == 2 and then[1] == prem[0][1] == prem[1][1]:
+            r = self._relation_phrase(then[1])
+            return cap(self.pick(f"if A {r} B and B {r} C, then A {r} C",
+                                 f"the relation '{r}' carries along a chain: A {r} B and B {r} C give A {r} C")) + "."  # fmt: skip
+        if len(prem) == 1 and prem[0][0] == then[2] and prem[0][2] == then[0]:
+            a, b = self._relation_phrase(prem[0][1]), self._relation_phrase(then[1])
+            return (
+                cap(self.pick(f"if A {a} B, then B {b} A", f"A {a} B exactly when B {b} A")) + "."
+            )
+        parts = [self._pattern(p) for p in prem]
+        return (
+            cap(f"{self.pick('if', 'whenever')} {join_and(parts)}, then {self._pattern(then)}")
+            + "."
+        )
+
+    def _pattern(self, t: list[str]) -> str:
+        s, r, o = (x.lstrip("?").upper() if x.startswith("?") else x for x in t)
+        return self.clause((s, r, o))
+
+    def _relation_phrase(self, r: str) -> str:
+        bank = FORWARD.get(r)
+        if bank:
+            return bank[0].replace(" {o}", "").replace("{o}", "")
+        return self._label(r)
+
+    def step(self, st: dict[str, Any]) -> str:
+        """One proof step as a sentence: what it used, which rule, what it gives."""
+        d, uses, kind = st["derives"], st["uses"], st["kind"]
+        got = self.clause(tuple(d))
+        if kind == "taxonomy":
+            k, parent = uses[0][2], d[2]
+            return self.pick(
+                f"Since {self.clause(tuple(uses[0]))}, and {self.kind_clause(k, 'is_a', parent)}, {got}.",
+                f"{cap(self.clause(tuple(uses[0])))}; {self.kind_clause(k, 'is_a', parent)}, so {got}.",
+            )  # fmt: skip
+        if kind in ("property", "negative"):
+            k = uses[0][2]
+            kc = self.kind_clause(k, "is" if kind == "property" else "not:is", d[2])
+            return self.pick(
+                f"{cap(self.clause(tuple(uses[0])))}, and {kc}. Therefore {got}.",
+                f"Because {self.clause(tuple(uses[0]))} and {kc}, {got}.",
+            )  # fmt: skip
+        if kind == "transitive":
+            a, b = (self.clause(tuple(u)) for u in uses)
+            how = self.pick(
+                "following the chain", "so, by transitivity", "putting the two together"
+            )
+            return f"{cap(a)} and {b}; {how}, {got}."
+        if kind in ("inverse", "symmetric"):
+            given = self.clause(tuple(uses[0]))
+            if kind == "inverse":
+                return self.pick(f"Since {given}, it follows that {got}.",
+                                 f"{cap(given)}, which is the same as saying that {got}.")  # fmt: skip
+            return f"{cap(given)}, {self.pick('and this works both ways', 'so equally')}: {got}."
+        used = join_and([self.clause(tuple(u)) for u in uses])
+        return self.pick(f"We know that {used}; by a rule of the world, {got}.",
+                         f"Since {used}, a rule of the world gives: {got}.")  # fmt: skip
+
+    # -- answers -------------------------------------------------------------------------
+
+    def answer_word(self, a: str) -> str:
+        return {"true": "True", "false": "False", "unknown": "Unknown"}.get(a, a)
+
+    def number(self, n: str | int) -> str:
+        return f"{int(n):,}"
+
+
+# -- questions, blanks, the first person ----------------------------------------------------
+
+# A question whose answer is the fact's object: `{s}` the subject.
+ASK: dict[str, tuple[str, ...]] = {
+    "is_a": ("What kind of being is {s}?", "To which kind does {s} belong?", "What is {s}?"),
+    "colour": ("What colour is {s}?", "What is the colouring of {s}?", "Which colour does {s} have?"),
+    "lives_in": ("Where does {s} live?", "Where is the home of {s}?", "In which place does {s} reside?"),
+    "works_as": ("What does {s} do for a living?", "What is the trade of {s}?", "What is {s}'s occupation?"),
+    "born_in": ("Where was {s} born?", "Which place is {s} a native of?", "What is the birthplace of {s}?"),
+    "born_year": ("When was {s} born?", "In which year was {s} born?", "What is the birth year of {s}?"),
+    "moved_year": ("In which year did {s} move to a new home?", "When did {s} move house?"),
+    "height_cm": ("How tall is {s}, in centimetres?", "What is the height of {s} in cm?"),
+    "weight_kg": ("How much does {s} weigh, in kilograms?", "What is the weight of {s} in kg?"),
+    "speaks": ("Name a language {s} speaks.", "Which tongue does {s} speak?"),
+    "skilled_in": ("Name a craft {s} is skilled in.", "What is {s} skilled in?"),
+    "ancestor_of": ("Name a descendant of {s}.", "Whose ancestor is {s}?"),
+    "descendant_of": ("Name an ancestor of {s}.", "From whom does {s} descend?"),
+    "older_than": ("Name someone younger than {s}.", "Who was born after {s}?"),
+    "younger_than": ("Name someone older than {s}.", "Who was born before {s}?"),
+    "neighbour_of": ("Who is a neighbour of {s}?", "Who lives next door to {s}?"),
+    "mentor_of": ("Who is the apprentice of {s}?", "Whom does {s} mentor?"),
+    "apprentice_of": ("Who is the mentor of {s}?", "Under whom does {s} train?"),
+    "friend_of": ("Name a friend of {s}.", "Who is {s} friends with?"),
+    "lies_in": ("In which region does {s} lie?", "Which region is {s} part of?"),
+    "population": ("How many people live in {s}?", "What is the population of {s}?"),
+    "founded_year": ("When was {s} founded?", "In which year was {s} established?"),
+    "elevation_m": ("How high above sea level does {s} lie, in metres?", "What is the elevation of {s}?"),
+}  # fmt: skip
+_FIRST = {"is": "am", "has": "have", "was": "was", "does": "do", "comes": "come"}
+
+
+def _first_person(pred: str) -> str:
+    """A predicate said by its subject: "lives in X" → "live in X"."""
+    head, _, rest = pred.partition(" ")
+    if head in _FIRST:
+        head = _FIRST[head]
+    elif head.endswith(("ches", "shes", "sses")):
+        head = head[:-2]
+    elif head.endswith("s") and not head.endswith("ss"):
+        head = head[:-1]
+    rest = rest.replace(" their ", " my ").replace("their ", "my ")
+    rest = rest.removeprefix("known to be ")
+    return f"{head} {rest}".strip()
+
+
+def _ask(self: EnglishSay, fact: Triple) -> tuple[str, str]:
+    """(a question whose answer is the fact's object, that answer), for flashcards and
+    quizzes; a property is asked as yes or no."""
+    s, r, o = (str(x) for x in fact)
+    if r in ("is", "not:is"):
+        q = self.pick(f"Is {self.name(s)} {o}?", f"Is it true that {self.name(s)} is {o}?")
+        return q, "Yes" if r == "is" else "No"
+    bank = ASK.get(r)
+    if bank is None:
+        return f"What is the {self._label(r)} of {self.name(s)}?", self._term(o)
+    answer = self._term(o, "n") if r in ("population", "elevation_m") else self._term(o)
+    return self.pick(bank).replace("{s}", self.name(s)), answer
+
+
+def _blank(self: EnglishSay, fact: Triple, gap: str = "____") -> tuple[str, str]:
+    """(the fact as a sentence with its object left out, the object)."""
+    s, r, o = (str(x) for x in fact)
+    text = self.clause((s, r, o))
+    value = self._term(o, "n") if r in ("population", "elevation_m") else self._term(o)
+    if value in text:
+        i = text.rindex(value)
+        return cap(text[:i] + gap + text[i + len(value) :]) + ".", value
+    return cap(text) + ".", value
+
+
+def _said_by(self: EnglishSay, subject: str, facts: list) -> list[str]:
+    """The facts as the subject says them, one to three to a sentence: "I live in X and
+    work as a miller."""
+    out = []
+    groups = self.groups(subject, facts)
+    self.rng.shuffle(groups)
+    i = 0
+    while i < len(groups):
+        n = min(len(groups) - i, self._pack_size(3))
+        preds = [_first_person(self.predicate(g)) for g in groups[i : i + n]]
+        i += n
+        lead = (
+            self.once("Well, ", "As it happens, ", "To be honest, ", "Of course, ")
+            if self.rng.random() < 0.3
+            else ""
+        )
+        text = f"{lead}I {join_and(preds)}."
+        if self._fresh(text):
+            out.append(text)
+        else:
+            out.append(f"I {join_and(preds)}, as I said.")
+    return out
+
+
+EnglishSay.ask = _ask
+EnglishSay.blank = _blank
+EnglishSay.said_by = _said_by
+
+
+# -- many questions and blanks at once --------------------------------------------------------
+
+ASK_MANY = {
+    "speaks": ("Which languages does {s} speak?", "What tongues does {s} know?"),
+    "skilled_in": ("What crafts is {s} skilled in?", "What does {s} practise?"),
+}
+
+
+def _questions(self: EnglishSay, facts: list) -> list[tuple[str, str, list]]:
+    """(question, short answer, the facts it asks about) for every fact, the values of a
+    multi-valued relation asked together ("Which languages does X speak?" — "Ardic and
+    Velmish"); no question twice."""
+    out = []
+    seen: set[tuple[str, str]] = set()
+    for f in facts:
+        s, r = str(f[0]), str(f[1])
+        group = [f]
+        if r in ASK_MANY:
+            if (s, r) in seen:
+                continue
+            seen.add((s, r))
+            group = [g for g in facts if str(g[0]) == s and str(g[1]) == r]
+        if len(group) > 1:
+            values = join_and([self._term(str(g[2])) for g in group])
+            q, a = self.pick(ASK_MANY[r]).replace("{s}", self.name(s)), values
+        else:
+            for _ in range(4):
+                q, a = self.ask(f)
+                if self._fresh(q):
+                    break
+        out.append((q, a, [list(g) for g in group]))
+    return out
+
+
+def _blanks(self: EnglishSay, facts: list, gap: str = "____") -> list[tuple[str, str]]:
+    """(a sentence with a gap, what fills it) for every fact: a subject's properties
+    share one sentence with a gap each, its kind is asked as the kind's name."""
+    out = []
+    props: dict[tuple[str, str], list[str]] = {}
+    for f in facts:
+        s, r, o = (str(x) for x in f)
+        if r in ("is", "not:is"):
+            props.setdefault((s, r), []).append(o)
+        elif r == "is_a":
+            out.append(
+                (
+                    f"{self.name(s)} {self.pick('is a member of the kind', 'belongs to the kind')} {gap}.",
+                    self.name(o),
+                )
+            )
+        else:
+            out.append(self.blank((s, r, o), gap))
+    for (s, r), values in props.items():
+        leads = (
+            ["is", "is also", "is, moreover,"]
+            if r == "is"
+            else ["is never", "is not", "is in no way"]
+        )
+        for i in range(0, len(values), 3):
+            chunk = values[i : i + 3]
+            conj = "and" if r == "is" else "or"
+            lead = leads[min(i // 3, 2)]
+            out.append(
+                (
+                    f"{self.name(s)} {lead} {join_and([gap] * len(chunk), conj)}.",
+                    join_and(chunk, conj),
+                )
+            )
+    fresh = []
+    for sentence, answer in out:  # no gap sentence twice: redraw a repeated wording
+        if not self._fresh(sentence):
+            sentence = sentence[:-1] + f" ({self.pick('again', 'once more', 'a second fact')})."
+        fresh.append((sentence, answer))
+    self.rng.shuffle(fresh)
+    return fresh
+
+
+EnglishSay.questions = _questions
+EnglishSay.blanks = _blanks
