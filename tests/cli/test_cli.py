@@ -138,7 +138,7 @@ def test_a_run_that_drops_mostly_duplicates_says_so(tmp_path):
 
     out = tmp_path / "o"
     guild = Path(__file__).parents[1] / "data" / "worlds" / "guild.yaml"
-    args = ("--tier", "ontology", "--world", str(guild), "--tokens", "300k", "-q", "--workers", "1")
+    args = ("--tier", "ontology", "--world", str(guild), "--tokens", "40k", "-q", "--workers", "1")
     p = run("generate", "--out", str(out), *args)
     assert p.returncode == 0, p.stderr
     m = json.loads((out / "manifest.json").read_text())
@@ -148,12 +148,29 @@ def test_a_run_that_drops_mostly_duplicates_says_so(tmp_path):
 
     # The same world at a budget far beyond it: duplicates dominate what was drawn.
     for reason in ("exact_dup", "near_dup"):
-        m["filters"]["corpus"]["rejected"][reason] *= 20
+        m["filters"]["corpus"]["rejected"][reason] = 20 * (
+            m["filters"]["corpus"]["rejected"].get(reason, 0) + 10
+        )
     t["rejected"] = sum(m["filters"]["corpus"]["rejected"].values())
     note = rejection_note(m)
     assert note is not None and "exact_dup" in note and "world is small" in note
     m["filters"]["corpus"]["rejected"] = {"template_share": t["rejected"]}
     assert "template_share" in rejection_note(m) and "world" not in rejection_note(m)
+
+
+def test_a_budget_beyond_what_the_world_can_say_stops_at_once_naming_its_capacity(tmp_path):
+    guild = Path(__file__).parents[1] / "data" / "worlds" / "guild.yaml"
+    args = ("--tier", "ontology", "--world", str(guild), "-q", "--workers", "1")
+    p = run("generate", "--out", str(tmp_path / "o"), "--tokens", "5M", *args)
+    one_line_error(p, "--tokens", "guild.yaml can say about", "--allow-repeat")
+    assert not (tmp_path / "o").exists()
+    said = p.stderr.split("give --tokens ", 1)[1].split(" ", 1)[0]
+    p = run("generate", "--out", str(tmp_path / "o"), "--tokens", said, *args)
+    assert p.returncode == 0, p.stderr
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["totals"]["rejected"] <= 0.1 * m["totals"]["drawn"], m["totals"]
+    p = run("generate", "--out", str(tmp_path / "r"), "--tokens", "200k", "--allow-repeat", *args)
+    assert p.returncode == 0, p.stderr
 
 
 def test_a_param_typo_in_front_matter_is_one_line_naming_the_template(tmp_path):

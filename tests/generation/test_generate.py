@@ -158,7 +158,7 @@ def test_user_world_corpus_rederives(tmp_path, world):
     out = tmp_path / "out"
     synth.generate(
         synth.GenerateConfig(
-            tier="ontology", world=str(path), out=str(out), tokens="60k", progress=False
+            tier="ontology", world=str(path), out=str(out), tokens="25k", progress=False
         )
     )
     ds = datasets.load_from_disk(str(out))

@@ -138,6 +138,11 @@ from synth.cli.options import server_options
     "--templates-only", is_flag=True, help="Use only the --templates packs, not the built-in one."
 )
 @click.option("--overwrite", is_flag=True, help="Replace a different corpus already in --out.")
+@click.option(
+    "--allow-repeat",
+    is_flag=True,
+    help="Generate past what the world can say (its capacity): its facts are told more often than the tier's design.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate(**kw) -> None:
     """Generate a corpus for a tier.

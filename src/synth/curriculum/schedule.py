@@ -51,6 +51,7 @@ class Schedule:
     units: list[Unit]
     unit_tokens: int
     stage_units: list[tuple[int, int]] = field(default_factory=list)  # [first, last] per stage
+    stage_tokens: list[int] = field(default_factory=list)  # each stage's share of the budget
 
 
 def unit_tokens_for(budget: int) -> int:
@@ -122,4 +123,21 @@ def make_schedule(
             known_k = kinds
         stage_units.append((first, len(units) - 1))
     units[-1].tail = True
-    return Schedule(units, ut, stage_units)
+    return Schedule(units, ut, stage_units, stage_tokens)
+
+
+def stage_mixes(cfg: TierConfig) -> list[dict[str, float]]:
+    """Each stage's planned share of rows per template: its own templates by weight, and
+    (at the stage's replay rate) the earlier stages' templates by their tier weights."""
+    out = []
+    for si, stage in enumerate(cfg.stages):
+        own = dict(stage.templates)
+        total = sum(own.values()) or 1.0
+        earlier = {t: cfg.templates[t] for s in cfg.stages[:si] for t in s.templates}
+        replay = stage.replay if earlier else 0.0
+        mix = {t: (1 - replay) * w / total for t, w in own.items()}
+        etotal = sum(earlier.values()) or 1.0
+        for t, w in earlier.items():
+            mix[t] = mix.get(t, 0.0) + replay * w / etotal
+        out.append(mix)
+    return out

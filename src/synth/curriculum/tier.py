@@ -21,7 +21,8 @@ from synth.units import parse_count
 TIERS = ("command", "structural", "ontology")
 # What a curriculum file may say; anything else is a typo, refused with its line.
 TIER_KEYS = (
-    "tier", "description", "budget", "sample_tokens", "tokens_per_entity", "world",
+    "tier", "description", "budget", "sample_tokens", "tokens_per_entity", "tokens_per_kind",
+    "renderings", "world",
     "templates", "stages", "filters", "eval", "realise", "llm",
 )  # fmt: skip
 STAGE_KEYS = ("name", "share", "templates", "difficulty", "replay", "concepts", "covers")
@@ -55,6 +56,11 @@ class TierConfig:
     # Stage tokens a covering stage spends per entity it states: how many of the world's
     # entities a budget introduces (2000 suits 500–4000-token documents about each).
     tokens_per_entity: float = 2000.0
+    # The same for a stage that `covers: [kinds]`: how many kinds a budget's world has.
+    tokens_per_kind: float = 2000.0
+    # How many times the corpus may tell one fact of the world (the design's band): a
+    # budget above facts x the band's top x tokens per telling is refused (capacity).
+    renderings: tuple[int, int] = (2, 32)
 
 
 def tier_file(tier: str) -> Path:
@@ -210,4 +216,10 @@ def load_tier(tier: str) -> TierConfig:
             where,
             "tokens_per_entity",
         ),
+        tokens_per_kind=_positive(
+            _get(raw, "tokens_per_kind", where, (int, float), default=2000),
+            where,
+            "tokens_per_kind",
+        ),
+        renderings=_pair(_get(raw, "renderings", where, default=[2, 32]), where, "renderings"),
     )

@@ -133,13 +133,16 @@ def build_sample_chain(cfg: dict[str, Any] | None = None) -> FilterChain:
 
 
 def build_corpus_chain(
-    cfg: dict[str, Any] | None = None, probes: Iterable[str] = ()
+    cfg: dict[str, Any] | None = None,
+    probes: Iterable[str] = (),
+    mixes: list[dict[str, float]] | None = None,
 ) -> FilterChain:
     """The corpus filters: stateful, one chain, rows in a fixed order.
 
     near_dedup and contamination share one `TemplateSkeletons` (per-template skeleton
     calibration), built from near_dedup's settings; contamination is added only when
-    there are probes.
+    there are probes. `mixes` (each stage's planned share of rows per template) lets
+    balance hold every template near its planned share.
     """
     cfg, off = _check(cfg)
     probes = list(probes)
@@ -163,9 +166,12 @@ def build_corpus_chain(
         configure(ContaminationFilter, cfg["contamination"], f"{WHERE}.contamination")
     if "near_dedup" not in off:
         filters.append(near)
-    for name in ("balance", "diversity"):
-        if name not in off:
-            filters.append(configure(CORPUS_FILTERS[name], cfg.get(name), f"{WHERE}.{name}"))
+    if "balance" not in off:
+        balance = configure(BalanceFilter, cfg.get("balance"), f"{WHERE}.balance")
+        balance.mixes = mixes
+        filters.append(balance)
+    if "diversity" not in off:
+        filters.append(configure(DiversityFilter, cfg.get("diversity"), f"{WHERE}.diversity"))
     return FilterChain(filters)
 
 

@@ -36,6 +36,7 @@ class GenerateConfig:
     templates: list[str] = field(default_factory=list)
     templates_only: bool = False
     overwrite: bool = False
+    allow_repeat: bool = False  # generate past what the world can say (tell facts more often)
     progress: bool = True
     command_line: str | None = None
 

@@ -26,15 +26,19 @@ from synth.curriculum.concepts import build_graph
 from synth.curriculum.tier import TierConfig, load_tier
 from synth.errors import UserError
 from synth.families import get_family
+from synth.generation.capacity import Capacity
+from synth.generation.capacity import measure as measure_capacity
 from synth.generation.config import GenerateConfig, parse_langs
 from synth.generation.unit import Producer, Settings, WorkerSetup
 from synth.templating import TemplateLibrary
 from synth.templating.item import family_params
 from synth.tokenizer import Tokenizer, load_tokenizer
-from synth.units import parse_count
+from synth.units import human, parse_count
 from synth.world import load_world
 from synth.world.fictional import build_world, sizes
 from synth.world.model import World
+
+SHARE_ABOVE = 20_000  # beings: a world this large is mapped by workers, not copied
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Resolved:
     active_entities: int
     kinds: int
     stage_concepts: list[list[str]]
+    capacity: Capacity | None = None
 
     @property
     def tier(self) -> TierConfig:
@@ -89,9 +94,16 @@ def resolve(config: GenerateConfig) -> Resolved:
         covering = [s for s in tier.stages if "entities" in s.covers]
         cover_tokens = min((budget * s.share for s in covering), default=budget)
         wanted = max(1, int(cover_tokens // tier.tokens_per_entity))
-        world_knobs = world_size(wanted, tier) if not config.world else {}
+        kind_tokens = sum(budget * s.share for s in tier.stages if "kinds" in s.covers)
+        world_knobs = (
+            world_size(wanted, int(kind_tokens // tier.tokens_per_kind), tier)
+            if not config.world
+            else {}
+        )
         world = make_world(config.seed, world_knobs, config.world)
-        entities = min(len(world.entities), wanted)
+        # A user's world is stated whole, however small the budget; a fictional one is as
+        # large as the budget needs unless its knobs fix a larger size.
+        entities = len(world.entities) if config.world else min(len(world.entities), wanted)
         kinds = len(world.kinds)
         world = world.restricted(entities)
         if config.progress and world_knobs:
@@ -104,6 +116,15 @@ def resolve(config: GenerateConfig) -> Resolved:
             print(
                 f"synth: left out templates with nothing to say about this world: {', '.join(dropped)}",
                 file=sys.stderr,
+            )
+    capacity = None
+    if world is not None:
+        capacity = measure_capacity(tier, lib, world, tok, next(iter(langs)))
+        check_capacity(tier, budget, capacity, config)
+        if config.allow_repeat:  # repeats are what was asked for: the dedup filters step aside
+            off = list(tier.filters.get("disabled", []))
+            tier = replace(
+                tier, filters={**tier.filters, "disabled": off + ["exact_dedup", "near_dedup"]}
             )
     graph = build_graph(tier, lib)
     llm = backend_options(
@@ -168,7 +189,31 @@ def resolve(config: GenerateConfig) -> Resolved:
         active_entities=entities,
         kinds=kinds,
         stage_concepts=graph.stage_introduces,
+        capacity=capacity,
     )
+
+
+def check_capacity(tier: TierConfig, budget: int, cap: Capacity, config: GenerateConfig) -> None:
+    """Refuse a budget (or a kinds stage) above what the world can say, naming the fix,
+    unless repetition was asked for."""
+    if config.allow_repeat:
+        return
+    where = config.world or "the fictional world (world: in the tier)"
+    if budget > cap.tokens:
+        raise UserError(
+            f"--tokens: {where} can say about {human(cap.tokens)} tokens ({cap.describe()}); "
+            f"give --tokens {human(cap.tokens)} or less, a larger world or more renderings, "
+            "or --allow-repeat to tell its facts more often"
+        )
+    for s in tier.stages:
+        share = budget * s.share
+        if "kinds" in s.covers and share > cap.kind_tokens and cap.kind_tokens:
+            raise UserError(
+                f"{tier.source}: stage {s.name!r} is {human(share)} tokens but the world's kinds "
+                f"say about {human(cap.kind_tokens)} ({cap.kind_facts:,} facts x {cap.renderings} "
+                f"renderings); give a smaller --tokens or share, more kinds (world: kinds), "
+                "or --allow-repeat"
+            )
 
 
 def _sha(b: bytes) -> str:
@@ -182,10 +227,11 @@ def make_world(seed: int, knobs: dict[str, Any], world_file: str | None) -> Worl
     return build_world(seed, knobs)
 
 
-def world_size(entities: int, tier: TierConfig) -> dict[str, Any]:
-    """The fictional world a budget buys: sized for the `entities` its covering stage
-    introduces (`synth.world.fictional.sizes`), under the knobs the tier sets itself."""
-    return {**sizes(entities), **tier.world}
+def world_size(entities: int, kinds: int, tier: TierConfig) -> dict[str, Any]:
+    """The fictional world a budget buys: sized for the `entities` and `kinds` its
+    covering stages introduce (`synth.world.fictional.sizes`), under the knobs the tier
+    sets itself."""
+    return {**sizes(entities, kinds), **tier.world}
 
 
 def describe_world(k: dict[str, Any]) -> str:

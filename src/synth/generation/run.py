@@ -7,11 +7,11 @@ and manifest. The eval probes are made first, so the contamination guard knows t
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import sys
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from synth import __version__, gc_policy
 from synth.backends.base import add_counters, llm_summary
-from synth.curriculum.schedule import Schedule, Unit, make_schedule
+from synth.curriculum.schedule import Schedule, make_schedule, stage_mixes
 from synth.curriculum.tier import TierConfig
 from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
@@ -67,11 +67,19 @@ class _State:
     """Everything a run carries from unit to unit; saved whenever a shard closes, so a
     killed run resumes from its last complete shard with exactly the same state."""
 
-    next_unit: int = 0
+    stage: int = 0  # the stage being written
+    next_unit: int = 0  # the next planned unit to write
+    next_extra: int = 0  # make-up units decided so far (their indices follow the plan's)
+    pending: list = field(default_factory=list)  # make-up units decided, not yet written
+    stage_kept: list = field(default_factory=list)  # tokens written per stage
+    stage_produced: list = field(
+        default_factory=list
+    )  # tokens drawn per stage (before corpus filters)
     kept_tokens: int = 0
-    produced_tokens: int = 0  # before corpus filters: their keep rate sizes the tail
+    produced_tokens: int = 0
     attempts: int = 0
     rejected: int = 0
+    trimmed: int = 0  # rows made but not written: past a stage's share or the budget
     shards: list = field(default_factory=list)
     stages: list = field(default_factory=list)
     rows: int = 0
@@ -79,10 +87,13 @@ class _State:
     corpus: Any = None
     seconds: dict = field(default_factory=dict)  # CPU seconds per step, summed over units
     llm: dict = field(default_factory=dict)  # LLM backend counters, summed over units
+    stalls: int = 0  # make-up rounds in a row that added almost nothing
 
 
 STATE = Path(".synth") / "state.pkl"
 CORPUS_BATCH = 256  # rows per corpus-filter batch
+MAKEUP_MARGIN = 1.05  # make-up units draw this much more than the shortfall over the keep rate
+MAX_STALLS = 3  # make-up rounds in a row that keep under 2% of what they drew: the run stops
 
 
 class _Generation:
@@ -108,7 +119,12 @@ class _Generation:
         st = self._resume_state() if self.resume_from is not None else None
         if st is None:
             discard_partials(self.out, keep=[])
-            st = _State(corpus=build_corpus_chain(cfg.filters, probes=probes))
+            st = _State(
+                corpus=build_corpus_chain(cfg.filters, probes=probes, mixes=stage_mixes(cfg))
+            )
+        n = len(plan.stage_tokens)
+        st.stage_kept = st.stage_kept or [0] * n
+        st.stage_produced = st.stage_produced or [0] * n
         stage_acc = _StageAccumulator(cfg, run.stage_concepts, st.stages, st.rows)
         writer = ShardWriter(self.out, SCHEMA, run.shard_tokens, shards=list(st.shards))
         self.manifest = self._manifest(plan, st, stage_acc, "running")
@@ -125,43 +141,12 @@ class _Generation:
                 )
 
             producer.backend.on_progress = show
+        self._bar, self._writer, self._stage_acc, self._plan = bar, writer, stage_acc, plan
         try:
             with gc_policy.settled(), self._executor(workers, producer) as ex:
-                for res in self._results(ex, plan, st):
-                    t0 = time.perf_counter()
-                    table = _first_tokens(
-                        self._corpus_filter(res.table, st.corpus, res.rows),
-                        run.budget - st.kept_tokens,
-                    )
-                    t1 = time.perf_counter()
-                    st.produced_tokens += res.tokens
-                    tokens = (
-                        int(pa.compute.sum(table.column("n_tokens")).as_py() or 0)
-                        if table.num_rows
-                        else 0
-                    )
-                    st.kept_tokens += tokens
-                    st.attempts += res.attempts
-                    st.rejected += res.rejected + (res.table.num_rows - table.num_rows)
-                    st.sample_stats = [merge_sample_stats(st.sample_stats + [res.filter_stats])]
-                    stage_acc.add(table)
-                    st.next_unit = res.unit + 1
-                    st.llm = add_counters(
-                        getattr(st, "llm", {}), res.llm
-                    )  # states saved before LLM backends lack it
-                    if writer.write_unit(res.unit, table, tokens) is not None:
-                        self._checkpoint(plan, st, stage_acc, writer)
-                    for k, v in res.seconds.items():
-                        st.seconds[k] = st.seconds.get(k, 0.0) + v
-                    st.seconds["corpus_filters"] = st.seconds.get("corpus_filters", 0.0) + t1 - t0
-                    st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
-                    bar.update(tokens)
-                    bar.set_postfix_str(
-                        f"rejected {rejected_share(st.rejected, stage_acc.rows):.1%}",
-                        refresh=False,
-                    )
-                    if st.kept_tokens >= run.budget:
-                        break
+                for s in range(st.stage, n):
+                    st.stage = s
+                    self._write_stage(ex, plan, st, s)
                 if writer.close_shard() is not None:
                     self._checkpoint(plan, st, stage_acc, writer)
         except KeyboardInterrupt:
@@ -183,6 +168,104 @@ class _Generation:
         write_manifest(self.out, self.manifest)
         (self.out / STATE).unlink(missing_ok=True)
         return self.manifest
+
+    # -- one stage: its planned units, then make-up units while it is short --------------
+
+    def quota(self, plan: Schedule, st: _State, s: int) -> int:
+        """The tokens stage `s` must hold: its planned share; the last stage whatever the
+        budget still needs (each stage ends within one row of its share)."""
+        if s == len(plan.stage_tokens) - 1:
+            return self.run_.budget - sum(st.stage_kept[:s])
+        return plan.stage_tokens[s]
+
+    def _write_stage(self, ex, plan: Schedule, st: _State, s: int) -> None:
+        first, last = plan.stage_units[s]
+        planned = [u for u in plan.units[first : last + 1] if u.index >= st.next_unit]
+        if planned:
+            self._consume(ex.run(iter(planned)), plan, st, s)
+        st.next_unit = max(st.next_unit, last + 1)
+        quota = self.quota(plan, st, s)
+        template = replace(plan.units[last], tail=True)
+        while st.stage_kept[s] < quota:
+            if not st.pending:
+                st.pending = self._makeup(plan, st, s, quota)
+            before_kept, before_made = st.stage_kept[s], st.stage_produced[s]
+            units = [replace(template, index=i, tokens=tok) for i, tok in st.pending]
+            self._consume(ex.run(iter(units)), plan, st, s)
+            if st.stage_kept[s] >= quota:
+                st.pending = []
+                break
+            gained = st.stage_kept[s] - before_kept
+            drawn = max(1, st.stage_produced[s] - before_made)
+            st.stalls = st.stalls + 1 if gained < 0.02 * drawn else 0
+            if st.stalls >= MAX_STALLS:
+                raise RunStopped(self._stalled(plan, st, s, quota))
+        st.stalls = 0
+
+    def _makeup(self, plan: Schedule, st: _State, s: int, quota: int) -> list[list[int]]:
+        """Units that should fill what stage `s` still lacks at its keep rate so far:
+        decided from the state alone, so a resumed run decides the same."""
+        short = quota - st.stage_kept[s]
+        rate = st.stage_kept[s] / st.stage_produced[s] if st.stage_produced[s] else 1.0
+        need = int(short / max(rate, 0.02) * MAKEUP_MARGIN) + 1
+        n = max(1, math.ceil(need / plan.unit_tokens))
+        out = []
+        for k in range(n):
+            lo, hi = need * k // n, need * (k + 1) // n
+            out.append([len(plan.units) + st.next_extra, max(1, hi - lo)])
+            st.next_extra += 1
+        return out
+
+    def _stalled(self, plan: Schedule, st: _State, s: int, quota: int) -> str:
+        name = self.cfg.stages[s].name
+        reasons = st.corpus.stats().get("rejected", {}) if st.corpus is not None else {}
+        top = ", ".join(f"{r} {k:,}" for r, k in sorted(reasons.items(), key=lambda x: -x[1])[:3])
+        return (
+            f"stage {name!r} holds {st.stage_kept[s]:,} of its {quota:,} tokens and the corpus "
+            f"filters keep almost nothing more of what is drawn ({top}): the world says too "
+            "little for this budget; give a smaller --tokens or a larger world, or pass --allow-repeat"
+        )
+
+    def _consume(self, results: Iterator[UnitResult], plan: Schedule, st: _State, s: int) -> bool:
+        """Write unit results in order until stage `s` holds its quota; True if it does."""
+        writer, stage_acc, bar = self._writer, self._stage_acc, self._bar
+        for res in results:
+            quota = self.quota(plan, st, s)
+            t0 = time.perf_counter()
+            table, unused = self._corpus_filter(
+                res.table, st.corpus, res.rows, quota - st.stage_kept[s]
+            )
+            t1 = time.perf_counter()
+            st.produced_tokens += res.tokens
+            st.stage_produced[s] += res.tokens
+            tokens = (
+                int(pa.compute.sum(table.column("n_tokens")).as_py() or 0) if table.num_rows else 0
+            )
+            st.kept_tokens += tokens
+            st.stage_kept[s] += tokens
+            st.attempts += res.attempts
+            st.trimmed += unused
+            st.rejected += res.rejected + (res.table.num_rows - unused - table.num_rows)
+            st.sample_stats = [merge_sample_stats(st.sample_stats + [res.filter_stats])]
+            stage_acc.add(table)
+            if res.unit < len(plan.units):
+                st.next_unit = res.unit + 1
+            else:
+                st.pending = [p for p in st.pending if p[0] != res.unit]
+            st.llm = add_counters(st.llm, res.llm)
+            if writer.write_unit(res.unit, table, tokens) is not None:
+                self._checkpoint(plan, st, stage_acc, writer)
+            for k, v in res.seconds.items():
+                st.seconds[k] = st.seconds.get(k, 0.0) + v
+            st.seconds["corpus_filters"] = st.seconds.get("corpus_filters", 0.0) + t1 - t0
+            st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
+            bar.update(tokens)
+            bar.set_postfix_str(
+                f"rejected {rejected_share(st.rejected, stage_acc.rows):.1%}", refresh=False
+            )
+            if st.stage_kept[s] >= quota:
+                return True
+        return False
 
     def _executor(self, workers: int, producer: Producer):
         c = self.run_.config
@@ -212,51 +295,36 @@ class _Generation:
         )
         return st
 
-    def _results(self, ex, plan: Schedule, st: _State) -> Iterator[UnitResult]:
-        """Unit results in index order: the planned units from where the run stands, then
-        tail units (the last unit again under new indices, full size) while corpus filters
-        leave the budget short. The consumer stops at the budget, so what is written never
-        depends on how many units ran ahead; tails are submitted only while the budget
-        still looks short counting what the units in flight should keep, so little is
-        made to be thrown away."""
-        budget, last = self.run_.budget, plan.units[-1]
-        planned = iter([u for u in plan.units if u.index >= st.next_unit])
-        tail = replace(last, tokens=plan.unit_tokens, tail=False)
-        next_index = max(last.index + 1, st.next_unit)
-        ahead: deque[int] = deque()  # tokens of the units in flight
-
-        def units() -> Iterator[Unit]:
-            nonlocal next_index
-            for u in planned:
-                ahead.append(u.tokens)
-                yield u
-            # Tails while what the units in flight should add (their tokens at the keep
-            # rate so far) leaves the budget short.
-            while budget - st.kept_tokens > sum(ahead) * (
-                st.kept_tokens / max(1, st.produced_tokens) or 1.0
-            ):
-                ahead.append(tail.tokens)
-                yield replace(tail, index=next_index)
-                next_index += 1
-
-        while st.kept_tokens < budget:
-            for res in ex.run(units()):
-                ahead.popleft()
-                yield res
-
-    def _corpus_filter(self, table: pa.Table, corpus, rows: list[Row] | None = None) -> pa.Table:
-        # Slices of the chain's own batch size: the batches (near-dedup hashes a batch at
-        # once) are the same as for the whole table, and only one slice is ever Python rows
-        # (unless the unit was made in this process and brought its rows along).
+    def _corpus_filter(
+        self, table: pa.Table, corpus, rows: list[Row] | None, limit: int
+    ) -> tuple[pa.Table, int]:
+        """(the rows the corpus filters keep, up to `limit` tokens with the one that crosses
+        it; how many rows were cut at the limit). Slices of the chain's own batch size: the
+        batches (near-dedup hashes a batch at once) are the same as for the whole table, and
+        only one slice is ever Python rows (unless the unit was made in this process and
+        brought its rows along). Rows after the limit are not filtered at all."""
+        tokens = table.column("n_tokens").to_pylist() if table.num_rows else []
         mask: list[bool] = []
+        kept = trimmed = 0
         for start in range(0, table.num_rows, CORPUS_BATCH):
+            if kept >= limit:
+                trimmed += table.num_rows - start
+                break
             if rows is not None:
                 batch = rows[start : start + CORPUS_BATCH]
             else:
                 batch = [Row(**rec) for rec in table.slice(start, CORPUS_BATCH).to_pylist()]
-            kept = {id(r) for r in corpus.filter(batch, batch_size=CORPUS_BATCH)}
-            mask.extend(id(r) in kept for r in batch)
-        return table if all(mask) else table.filter(pa.array(mask))
+            keep = {id(r) for r in corpus.filter(batch, batch_size=CORPUS_BATCH)}
+            for i, r in enumerate(batch):
+                ok = id(r) in keep
+                if ok and kept >= limit:
+                    ok = False
+                    trimmed += 1
+                elif ok:
+                    kept += tokens[start + i]
+                mask.append(ok)
+        mask += [False] * (table.num_rows - len(mask))
+        return (table if all(mask) else table.filter(pa.array(mask))), trimmed
 
     def _checkpoint(self, plan, st: _State, stage_acc, writer) -> None:
         st.shards = list(writer.shards)
@@ -298,15 +366,27 @@ class _Generation:
                 "shards": len(st.shards),
                 "drawn": st.attempts,
                 "rejected": st.rejected,
+                "trimmed": st.trimmed,
             },
             "shards": [s.to_json() for s in st.shards],
             "read_in_order": True,
             "order_note": "Rows are in curriculum order (shard 0 first). Read shards in order without a global shuffle to keep the curriculum.",
             "stages": stage_acc.to_json(),
-            "plan": {
+            "capacity": run.capacity.to_json() if run.capacity is not None else None,
+            "schedule": {
                 "units": len(plan.units),
                 "unit_tokens": plan.unit_tokens,
                 "active_entities": run.active_entities,
+                "makeup_units": st.next_extra,
+                # every stage's planned share of the budget and what it holds
+                "stage_shares": [
+                    {
+                        "name": s.name,
+                        "planned": round(plan.stage_tokens[i] / run.budget, 4),
+                        "delivered": round(st.stage_kept[i] / max(1, st.kept_tokens), 4),
+                    }
+                    for i, s in enumerate(cfg.stages)
+                ],
             },
             "filters": {"sample": merge_sample_stats(st.sample_stats), "corpus": st.corpus.stats()},
             "timing": {
@@ -385,12 +465,3 @@ def _progress(config: GenerateConfig, total: int):
         mininterval=0.5,
         file=sys.stderr,
     )
-
-
-def _first_tokens(table: pa.Table, tokens: int) -> pa.Table:
-    """The leading rows that reach `tokens` (the one that crosses it included)."""
-    if not table.num_rows or tokens <= 0:
-        return table.slice(0, 0)
-    cum = pa.compute.cumulative_sum(table.column("n_tokens"))
-    n = pa.compute.sum(pa.compute.less(cum, tokens)).as_py() or 0
-    return table.slice(0, min(table.num_rows, n + 1))

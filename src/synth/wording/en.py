@@ -265,6 +265,17 @@ class EnglishSay(Say):
         """A world rule or a relation's algebra as a sentence."""
         prem, then = rule["if"], rule["then"]
         rels = {p[1] for p in prem} | {then[1]}
+        scoped = [p for p in prem if p[1] == "is_a"]
+        if len(prem) == 3 and len(scoped) == 1 and rels == {"is", "is_a"}:
+            k = self.name(scoped[0][2])
+            p1, p2 = (p[2] for p in prem if p[1] == "is")
+            p3 = then[2]
+            return cap(self.pick(
+                f"every {k} that is {p1} and {p2} is also {p3}",
+                f"any {k} that is both {p1} and {p2} is {p3}",
+                f"among the {plural(k)}, those that are {p1} and {p2} are {p3}",
+                f"if {article(k)} {k} is {p2} and {p1}, it is {p3}",
+            )) + "."  # fmt: skip
         if len(prem) == 2 and rels == {"is"}:
             p1, p2, p3 = prem[0][2], prem[1][2], then[2]
             return cap(self.pick(
@@ -330,6 +341,15 @@ class EnglishSay(Say):
                 return self.pick(f"Since {given}, it follows that {got}.",
                                  f"{cap(given)}, which is the same as saying that {got}.")  # fmt: skip
             return f"{cap(given)}, {self.pick('and this works both ways', 'so equally')}: {got}."
+        kinds = [u for u in uses if u[1] == "is_a"]
+        props = [u[2] for u in uses if u[1] == "is"]
+        if len(kinds) == 1 and len(props) == len(uses) - 1 and d[1] == "is":
+            s, k = self.name(d[0]), self.name(kinds[0][2])
+            law = f"every {k} that is {join_and(props)} is {d[2]}"
+            return self.pick(
+                f"{cap(s)} is {article(k)} {k} and is {join_and(props)}; {law}, so {got}.",
+                f"Since {s} is {article(k)} {k} that is {join_and(props)}, and {law}, {got}.",
+            )  # fmt: skip
         used = join_and([self.clause(tuple(u)) for u in uses])
         return self.pick(f"We know that {used}; by a rule of the world, {got}.",
                          f"Since {used}, a rule of the world gives: {got}.")  # fmt: skip

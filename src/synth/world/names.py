@@ -107,18 +107,30 @@ class NameBank:
         one = list(syl)
         two = [a + b for a in syl[::7] for b in syl[::5]]
 
-        def unique(cands: list[str], ru, n: int, where: str) -> list[str]:
+        def unique(cands: list[str], ru, n: int, where: str, more=None) -> list[str]:
+            """n names, unique in Latin and in Cyrillic: the candidates in a shuffled
+            order, then (if given) more drawn by `more()` until there are enough."""
             rng.shuffle(cands)
             out, seen_lat, seen_ru = [], set(), set()
-            for c in cands:
+
+            def take(c: str) -> None:
+                if c in seen_lat or not 4 <= len(c) <= 14:
+                    return
                 r = ru(c)
-                if c in seen_lat or r in seen_ru or not 4 <= len(c) <= 14:
-                    continue
+                if r in seen_ru:
+                    return
                 seen_lat.add(c)
                 seen_ru.add(r)
                 out.append(c)
+
+            for c in cands:
+                take(c)
                 if len(out) >= n:
                     return out
+            tries = 0
+            while more is not None and len(out) < n and tries < 20 * n:
+                take(more())
+                tries += 1
             if len(out) < n:
                 raise RuntimeError(f"name space exhausted for {where}: {len(out)} < {n}")
             return out
@@ -132,8 +144,14 @@ class NameBank:
         lasts = [(s + e).capitalize() for s in one + two for e in LAST_ENDINGS]
         self.last = unique(lasts, last_ru, 4000, "surnames") if surnames else []
         kind_c = [s.rstrip("s") + e for s in one for e in KIND_ENDINGS]
-        kind_c += [s.rstrip("s") + e for s in two for e in KIND_ENDINGS]
-        self.kinds = unique(kind_c, kind_ru, kinds, "kinds")
+        if kinds > len(kind_c) // 2:
+            kind_c += [s.rstrip("s") + e for s in two for e in KIND_ENDINGS]
+
+        def three_syllables() -> str:  # a world of hundreds of thousands of kinds
+            s = rng.choice(syl) + rng.choice(syl) + rng.choice(syl)
+            return s.rstrip("s") + rng.choice(KIND_ENDINGS)
+
+        self.kinds = unique(kind_c, kind_ru, kinds, "kinds", three_syllables)
         place_c = [(s + e).capitalize() for s in one + two for e in PLACE_ENDINGS]
         self.places = unique(place_c, place_ru, places, "places")
         taken = set(self.places)
@@ -147,6 +165,20 @@ class NameBank:
         self._a_inv = pow(self._a, -1, self.space)
         self._first_index = {n: i for i, n in enumerate(self.first)}
         self._last_index = {n: i for i, n in enumerate(self.last)}
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in
+                ("first", "last", "kinds", "places", "regions", "surnames", "space", "_a", "_b", "_a_inv")}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict) -> NameBank:
+        """The bank a shared world wrote (workers read it instead of drawing it again)."""
+        bank = cls.__new__(cls)
+        for k, v in d.items():
+            setattr(bank, k, v)
+        bank._first_index = {n: i for i, n in enumerate(bank.first)}
+        bank._last_index = {n: i for i, n in enumerate(bank.last)}
+        return bank
 
     def person(self, i: int) -> str:
         q = (self._a * i + self._b) % self.space

@@ -14,6 +14,7 @@ from synth.families.ontology.common import (
     entity_view,
     introduced_or_known,
     own_props,
+    question_entity,
 )
 
 
@@ -23,13 +24,19 @@ class Params:
     derived: bool = True  # state what the entity's kinds make true of it
     shuffle: bool = True  # sentence order shuffled (false: fixed, an ablation)
     fullnames: bool = True  # the full name in every sentence (false: pronouns, an ablation)
+    # true: the document asks about the being (a quiz, flashcards, a dialogue): like a
+    # question, it is about a stated being and never one held out for the eval probes
+    asks: bool = False
 
 
 @family("entity_profile", kind="ontology", params=Params)
 def entity_profile(ctx: ItemContext) -> Draw:
     w = ctx.world
     n = len(w.entities)
-    i = introduced_or_known(ctx, n, ctx.scope.introduce_entities, ctx.scope.known_entities)
+    if ctx.params.asks:
+        i = question_entity(ctx)
+    else:
+        i = introduced_or_known(ctx, n, ctx.scope.introduce_entities, ctx.scope.known_entities)
     e = entity_view(w, w.entities[i].id)
     states = [tuple(f) for f in e["facts"]] + both_ways(w, e["links"])
     props = own_props(w, e["name"]) if ctx.params.derived else []
