@@ -1,9 +1,10 @@
 """Near-dup on a corpus synth did not make: planted near-copies at known Jaccard bands in
 templated reasoning-task rows, for synth, datasketch and datatrove side by side.
 
-    PYTHONPATH=src python bench/dedup_foreign.py [--rows 20000] [--pairs 300] [--order mixed]
+    python bench/dedup_foreign.py [--rows 20000] [--pairs 300] [--order mixed|by-task]
+        [--tools synth,datasketch,datatrove] [--repeat 3] [--details]
 
-The corpus: chat rows of ~20 task families in the manner of public reasoning-task sets
+The corpus: chat rows of 18 task families in the manner of public reasoning-task sets
 (arithmetic, word sorting, kinship stories, shortest paths, ciphers, code tracing, ...).
 Each family has a long fixed instruction in one to three wordings and a varying part
 (the problem, and an answer or worked solution computed from it); family sizes fall off
@@ -20,16 +21,18 @@ after its original, a few to a few thousand rows later.
 
 Every tool sees the same rows (system turns left out, as synth compares them) and its
 whole near-dup step is timed, text in, keep/remove out:
-- synth: the `synth filter` near-dedup filter over the rows (one group: the corpus has
-  no `template` column; `--group task` is shown too).
+- synth: the near-dedup filter as `synth filter` runs it, the corpus sampled first (one
+  group: the corpus has no `template` column; grouped by `task` too), and as generation
+  runs it, streaming, its skeleton from the first rows (the behaviour before the sample).
 - datasketch: MinHash (128 perms, our word 5-grams) and MinHashLSH(threshold=0.8),
   streaming: a row whose signature hits the index is removed, else inserted.
 - datatrove: its four MinHash stages (signatures, buckets, clusters, filter; 14 x 8,
   word 5-grams) with the local executor, one task per stage (two cores on the machine).
 
-Prints numbers; asserts nothing. `pip install datasketch datatrove spacy` (datatrove
-needs spaCy for its English word tokenizer and xxhash < 4: with xxhash 4 its default
-hash refuses str).
+synth and datasketch run interleaved, the best of `--repeat` runs each (the machine is
+shared); datatrove once. Prints numbers; asserts nothing. `pip install datasketch datatrove spacy "xxhash<4"`
+(datatrove needs spaCy for its English word tokenizer, and xxhash before 4: its default
+hash passes str, which xxhash 4 refuses).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib.util
 import json
 import math
 import os
@@ -762,9 +766,7 @@ def run_synth(corpus: Corpus, group: str | None, streaming: bool = False, **cfg)
     rows = as_rows(corpus, group)
     t0 = time.perf_counter()
     near = NearDedupFilter(**cfg)
-    if streaming:  # generation's way: per-group skeletons from each group's first rows
-        pass
-    else:
+    if not streaming:  # else generation's way: skeletons from each group's first rows
         near.calibrate(iter(rows), "column 'task'" if group else "one group")
     chain = FilterChain([near])
     kept = {r.id for r in chain.filter(rows, batch_size=1024)}
@@ -894,6 +896,13 @@ def table(corpus: Corpus, results: list[Result]) -> None:
               f"{s['docs_per_s']:>9,.0f}")  # fmt: skip
 
 
+def _installed(*modules: str) -> bool:
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"{modules[0]} skipped: pip install {' '.join(missing)}")
+    return not missing
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=20_000, help="clean rows")
@@ -920,7 +929,7 @@ def main() -> None:
         runs.append(lambda: run_synth(corpus, None))
         runs.append(lambda: run_synth(corpus, "task"))
         runs.append(lambda: run_synth(corpus, None, streaming=True))
-    if "datasketch" in tools:
+    if "datasketch" in tools and _installed("datasketch"):
         runs.append(lambda: run_datasketch(corpus))
     # Interleaved, best of --repeat: the machine is shared, and the best run is the code's
     # own speed; decisions are the same every time.
@@ -931,7 +940,7 @@ def main() -> None:
             if best[k] is None or r.seconds < best[k].seconds:
                 best[k] = r
     results += [r for r in best if r is not None]
-    if "datatrove" in tools:
+    if "datatrove" in tools and _installed("datatrove", "spacy"):
         work = tempfile.mkdtemp(prefix="dedup-foreign-")
         try:
             results.append(run_datatrove(corpus, work))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from synth.filter_cli import filter_cmd
+from synth.cli.filter import filter_cmd
 from synth.filters import FilterChain
 from synth.filters.near_corpus import SignatureIndex, cut_for, whole_row_jaccard
 from synth.filters.near_dedup import MinHasher, NearDedupFilter, words_of

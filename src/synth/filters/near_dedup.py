@@ -238,11 +238,6 @@ class MinHasher:
 
     def _batch_shingles(self, word_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """All shingle hashes of several texts in one array, and the count per text."""
-        return ngram_windows(*self.word_hashes_of(word_lists), self.ngram)
-
-    def word_hashes_of(self, word_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """The word hashes of several texts in one array, and the words per text (a text
-        shorter than `ngram` padded to one shingle of all its words)."""
         n = self.ngram
         flat: list[str] = []
         lens = np.zeros(len(word_lists), dtype=np.int64)
@@ -251,7 +246,7 @@ class MinHasher:
                 ws = ws + [""] * (n - len(ws))  # one shingle of all its words, padded
             flat.extend(ws)
             lens[i] = len(ws)
-        return word_hashes(flat), lens
+        return ngram_windows(word_hashes(flat), lens, n)
 
     # -- signatures ----------------------------------------------------------------
 
@@ -599,7 +594,7 @@ class NearDedupFilter:
     # Once `calibrate` has read the corpus (synth filter, synth qa): see near_corpus.
     similarity: float = 0.8  # Jaccard of the varying parts at which a row is a near copy
     sample_rows: int = 20_000  # rows sampled to learn the boilerplate
-    boilerplate_rows: int = 10  # sampled rows holding a shingle that make it boilerplate
+    boilerplate_rows: int = 10  # sampled rows holding a 16-word passage that make it boilerplate
     skeletons: TemplateSkeletons | None = field(default=None, metadata={"config": False})
     owns_skeletons: bool = field(default=True, metadata={"config": False})
 
