@@ -107,6 +107,7 @@ def filter_cmd(path: str, out: str, tier: str, config_file: str | None, only: tu
       synth filter hf_folder/ --out clean/ --tier command --skip balance
     """
     from synth.filtering import FilterConfig, filter_corpus
+    from synth.filters.near_corpus import summary_lines
 
     r = filter_corpus(FilterConfig(path=path, out=out, tier=tier, config=config_file, only=only, skip=skip,
                                    eval=eval_path, tokenizer=tokenizer, format=fmt, lang=lang, group=group,
@@ -118,5 +119,7 @@ def filter_cmd(path: str, out: str, tier: str, config_file: str | None, only: tu
     )
     for reason, n in sorted(t["rejected_by_reason"].items(), key=lambda kv: -kv[1]):
         click.echo(f"  {reason:<26} {n:,}")
+    for line in summary_lines(r["filters"].get("near_dedup", {}).get("details", {})):
+        click.echo(f"  {line}")
     for note in r["notes"]:
         click.echo(f"  note: {note}")

@@ -22,8 +22,11 @@ What outside rows lack:
   batch (en or ru by script, when 80% of the rows with enough letters agree); `--lang
   en|ru` declares it, `--lang none` turns the check off. Other scripts are not judged.
 - answer: checked only on rows with an `answer` column value.
-- groups: dedup calibrates the template skeleton per group; the group is the `template`
-  column if there is one, else `--group COLUMN`, else all rows form one group.
+- groups: near-dedup counts what it finds per group and says what its threshold means
+  for each group's rows; rows are compared across groups, on what is not boilerplate
+  (passages learned from a sample of the whole corpus, read once before the filtering
+  pass: synth.filters.near_corpus). The group is `--group COLUMN` if given, else the
+  `template` column if there is one, else all rows form one group.
 
 Tokens are counted with `--tokenizer` on the row's `text` (for messages-only rows, the
 chat rendered with `--chat-format`), so `length` judges what a trainer would see.
@@ -48,6 +51,7 @@ from synth.errors import RunStopped, UserError
 from synth.filtering.output import FORMATS, Sink, Staging, check_out, conform
 from synth.filters import CORPUS_FILTERS, SAMPLE_FILTERS, FilterChain, build_chain, content_of
 from synth.filters.language import CYRILLIC_RE, LATIN_RE, LETTERS_RE
+from synth.filters.near_corpus import grouping_label
 from synth.filters.rejected import write_rejected
 from synth.qa.read import Corpus, RowReader, file_schema, open_corpus, record_batches, unify
 from synth.row import Row
@@ -110,6 +114,9 @@ def filter_corpus(config: FilterConfig) -> dict[str, Any]:
     try:
         sink = Sink(staging.dir, config.format, schema, config.shard_bytes)
         run = _Run(config, chain, tok, sink, schema, group)
+        sampled = time.perf_counter()
+        _calibrate_near(chain, corpus, config, group)
+        run.seconds["near_dedup_sample"] = time.perf_counter() - sampled
         run.stream(corpus)
         files = sink.close(f"{corpus.path} filtered by synth filter")
         stats = chain.stats()
@@ -127,6 +134,16 @@ def filter_corpus(config: FilterConfig) -> dict[str, Any]:
         _abandon(sink, staging)
         raise
     return report
+
+
+def _calibrate_near(chain: FilterChain, corpus: Corpus, config: FilterConfig, group: str) -> None:
+    """near_dedup learns the boilerplate from a sample of the whole corpus, read once first."""
+    for f in chain.filters:
+        if f.name == "near_dedup":
+            rows = RowReader(config.chat_format, group_column=group).rows(corpus)
+            f.calibrate(
+                (r for _, batch in rows for r in batch), grouping_label(group, config.group)
+            )
 
 
 def _abandon(sink: Sink | None, staging: Staging) -> None:

@@ -15,7 +15,8 @@ A tier's `filters:` mapping configures them; every key is optional (defaults sho
       language: {min_share: {en: 0.9, ru: 0.75}}   # or one number for both
       answer: {enabled: true}
       exact_dedup: {}
-      near_dedup: {bands: 14, rows: 8, ngram: 5, skeleton_share: 0.02, calibration: 200}
+      near_dedup: {bands: 14, rows: 8, ngram: 5, skeleton_share: 0.02, calibration: 200,
+                   similarity: 0.8, sample_rows: 20000, boilerplate_rows: 10}  # see near_corpus
       contamination: {near: true, min_jaccard: 0.7}
       balance: {max_share: 0.5, min_rows: 1000}
       diversity: {reservoir: 200}

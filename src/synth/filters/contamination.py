@@ -147,6 +147,8 @@ class ContaminationFilter:
         if self.skeletons is None:
             self.skeletons = TemplateSkeletons(MinHasher())
             self.owns_skeletons = True
+        elif not self.owns_skeletons:
+            self.skeletons.shared = True  # its owner (near_dedup) must keep it calibrating
         self._exact: set[int] = set()
         self._questions: list[str] = []  # normalized, of min_question_words words or more
         questions = []

@@ -37,6 +37,7 @@ from synth.filters.entropy import EntropyFilter, char_entropy
 from synth.filters.exact_dedup import U64Set, normalize, text_key
 from synth.filters.language import LanguageFilter, script_share
 from synth.filters.length import LengthFilter
+from synth.filters.near_corpus import review as near_review
 from synth.filters.near_dedup import (
     MinHasher,
     NearDedupFilter,
@@ -868,6 +869,7 @@ def near_duplicate_clusters(
         "skeletons": sk.stats(),
         "skeleton_share": share,
         "similarity": near.threshold,
+        "groups": near_review(rows, near, "the report's templates"),  # as synth filter decides
     }
 
 

@@ -347,6 +347,8 @@ def _near(n: dict[str, Any], total: int) -> str:
         f"joined at estimated Jaccard ≥ {n['similarity']}. "
         f"{n['clusters']:,} clusters hold {n['rows_in_clusters']:,} rows.</p>"
     )
+    if n.get("groups"):  # synth filter's decisions on the same rows, per group
+        head += "<h3>Near copies as synth filter decides them</h3>" + _near_groups(n["groups"])
     blocks = []
     for i, c in enumerate(n["largest"][:10]):
         ex = "".join(
@@ -359,6 +361,14 @@ def _near(n: dict[str, Any], total: int) -> str:
             f"<div class='ids'>ids: <code>{_e(', '.join(c['ids'][:20]))}</code></div>{ex}</details>"
         )
     return head + "".join(blocks)
+
+
+def _near_groups(g: dict[str, Any]) -> str:
+    from synth.filters.near_corpus import findings_table, summary_lines
+
+    return f"<p class='note'>{_e(summary_lines(g)[0])}</p>" + table(
+        *findings_table(g), numeric=(1, 2, 3, 4)
+    )
 
 
 # --- curriculum ---------------------------------------------------------------------------
