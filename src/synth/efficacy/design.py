@@ -140,6 +140,10 @@ def world_knobs(entities: int) -> dict[str, Any]:
         "mentors": max(1, entities // 6),
         "places": 8,
         "surnames": False,
+        # the three attributes and two relations the design measures (a being of a
+        # full-size world also has numbers, dates, languages, crafts and friends)
+        "attributes": ["colour", "lives_in", "works_as"],
+        "friends": 0,
     }
 
 

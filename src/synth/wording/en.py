@@ -18,48 +18,68 @@ from synth.wording.base import Group, Say, Triple, cap
 # Predicates of a subject, `{o}` the object. `{o:a}` with its article, `{o:pl}` plural.
 FORWARD: dict[str, tuple[str, ...]] = {
     "is_a": ("is {o:a}", "is one of the {o:pl}", "belongs to the {o:pl}",
-             "is a member of the {o:pl}", "counts among the {o:pl}", "is by kind {o:a}"),
+             "is a member of the {o:pl}", "counts among the {o:pl}", "is by kind {o:a}",
+             "is classed among the {o:pl}", "is listed as {o:a}", "ranks among the {o:pl}",
+             "falls among the {o:pl}"),
     "colour": ("is {o} in colour", "has {o} colouring", "is coloured {o}", "has a {o} hue",
-               "shows a {o} colour"),
+               "shows a {o} colour", "wears {o}", "is a {o} sort of being", "has a {o} look",
+               "bears a {o} coat"),
     "lives_in": ("lives in {o}", "makes a home in {o}", "resides in {o}", "has settled in {o}",
-                 "dwells in {o}", "keeps house in {o}", "has a home in {o}"),
+                 "dwells in {o}", "keeps house in {o}", "has a home in {o}", "is a resident of {o}",
+                 "calls {o} home", "is at home in {o}", "has a house in {o}"),
     "works_as": ("works as {o:a}", "is {o:a} by trade", "earns a living as {o:a}",
-                 "makes a living as {o:a}", "is employed as {o:a}", "has the trade of {o:a}"),
-    "born_in": ("was born in {o}", "comes from {o}", "is a native of {o}", "was born and raised in {o}"),
+                 "makes a living as {o:a}", "is employed as {o:a}", "has the trade of {o:a}",
+                 "works for a living as {o:a}", "follows the craft of {o:a}", "is known as {o:a}",
+                 "plies the trade of {o:a}", "is by profession {o:a}"),
+    "born_in": ("was born in {o}", "comes from {o}", "is a native of {o}", "was born and raised in {o}",
+                "hails from {o}", "has {o} as a birthplace", "first drew breath in {o}",
+                "is {o}-born"),
     "born_year": ("was born in {o}", "was born in the year {o}", "came into the world in {o}",
-                  "was born back in {o}"),
+                  "was born back in {o}", "dates from {o}", "has been alive since {o}",
+                  "saw the light of day in {o}", "arrived in the world in {o}"),
     "moved_year": ("moved house in {o}", "changed homes in {o}", "left for a new home in {o}",
-                   "settled in a new place in {o}"),
+                   "settled in a new place in {o}", "made a move in {o}", "relocated in {o}",
+                   "packed up and moved in {o}", "took up a new home in {o}"),
     "height_cm": ("is {o} cm tall", "stands {o} centimetres tall", "measures {o} cm in height",
-                  "has a height of {o} cm", "reaches {o} cm"),
+                  "has a height of {o} cm", "reaches {o} cm", "is {o} centimetres in height",
+                  "stands at {o} cm", "is a being of {o} cm"),
     "weight_kg": ("weighs {o} kg", "weighs {o} kilograms", "has a weight of {o} kg",
-                  "tips the scales at {o} kg"),
+                  "tips the scales at {o} kg", "weighs in at {o} kg", "has a mass of {o} kilograms",
+                  "carries {o} kg of weight"),
     "speaks": ("speaks {o}", "is fluent in {o}", "has a command of {o}", "can converse in {o}",
-               "knows {o}"),
+               "knows {o}", "talks in {o}", "has learned {o}", "gets by in {o}"),
     "skilled_in": ("is skilled in {o}", "practises {o}", "has a talent for {o}", "is adept at {o}",
-                   "is well versed in {o}"),
+                   "is well versed in {o}", "has a gift for {o}", "excels at {o}",
+                   "is practised in {o}", "has a knack for {o}"),
     "ancestor_of": ("is an ancestor of {o}", "is one of the forebears of {o}",
-                    "stands in the ancestry of {o}", "counts {o} among their descendants"),
+                    "stands in the ancestry of {o}", "counts {o} among their descendants",
+                    "has {o} among their descendants", "is a forebear of {o}"),
     "descendant_of": ("is a descendant of {o}", "descends from {o}", "comes of the line of {o}",
-                      "has {o} among their ancestors"),
+                      "has {o} among their ancestors", "is of the line of {o}",
+                      "traces their descent to {o}"),
     "older_than": ("is older than {o}", "was born before {o}", "has more years than {o}",
-                   "is senior in age to {o}"),
+                   "is senior in age to {o}", "is the elder of {o}", "came into the world before {o}"),
     "younger_than": ("is younger than {o}", "was born after {o}", "has fewer years than {o}",
-                     "is junior in age to {o}"),
+                     "is junior in age to {o}", "came into the world after {o}"),
     "neighbour_of": ("is a neighbour of {o}", "lives next door to {o}", "lives beside {o}",
-                     "shares a street with {o}"),
-    "mentor_of": ("is the mentor of {o}", "mentors {o}", "teaches {o}", "has {o} as an apprentice"),
+                     "shares a street with {o}", "has {o} as a neighbour", "lives near {o}"),
+    "mentor_of": ("is the mentor of {o}", "mentors {o}", "teaches {o}", "has {o} as an apprentice",
+                  "guides {o} in the trade", "took {o} on as an apprentice"),
     "apprentice_of": ("is an apprentice of {o}", "trains under {o}", "learns from {o}",
-                      "has {o} as a mentor"),
+                      "has {o} as a mentor", "is taught by {o}", "studies under {o}"),
     "friend_of": ("is a friend of {o}", "is friends with {o}", "counts {o} as a friend",
-                  "keeps a close friendship with {o}"),
-    "lies_in": ("lies in {o}", "is in the region of {o}", "belongs to {o}", "is part of {o}"),
+                  "keeps a close friendship with {o}", "is on good terms with {o}",
+                  "shares a friendship with {o}", "is a close companion of {o}"),
+    "lies_in": ("lies in {o}", "is in the region of {o}", "belongs to {o}", "is part of {o}",
+                "is found in {o}", "sits within {o}"),
     "population": ("has a population of {o:n}", "is home to {o:n} inhabitants",
-                   "counts {o:n} residents", "houses {o:n} souls"),
+                   "counts {o:n} residents", "houses {o:n} souls", "has {o:n} people living in it",
+                   "numbers {o:n} inhabitants"),
     "founded_year": ("was founded in {o}", "dates from {o}", "was established in {o}",
-                     "has stood since {o}"),
+                     "has stood since {o}", "goes back to {o}", "was built in {o}"),
     "elevation_m": ("lies {o:n} metres above sea level", "sits at an elevation of {o:n} m",
-                    "stands {o:n} m above the sea", "has an elevation of {o:n} metres"),
+                    "stands {o:n} m above the sea", "has an elevation of {o:n} metres",
+                    "lies at a height of {o:n} m"),
 }  # fmt: skip
 # Said of a link's object, `{s}` the link's subject.
 REVERSE: dict[str, tuple[str, ...]] = {
@@ -75,13 +95,21 @@ REVERSE: dict[str, tuple[str, ...]] = {
 # Pairs said in one predicate (see base.PAIRS): `{a}` the first fact's object, `{b}` the second's.
 PAIRED: dict[str, tuple[str, ...]] = {
     "born_in+born_year": ("was born in {a} in {b}", "was born in {b} in {a}",
-                          "came into the world in {a} in {b}", "was born in {a} in the year {b}"),
+                          "came into the world in {a} in {b}", "was born in {a} in the year {b}",
+                          "was born in {a} back in {b}", "first drew breath in {a} in {b}",
+                          "is a native of {a}, born in {b}", "was born in {b}, in {a}"),
     "lives_in+moved_year": ("moved to {a} in {b}", "has lived in {a} since {b}",
-                            "settled in {a} in {b}", "made a home in {a} in {b}"),
+                            "settled in {a} in {b}", "made a home in {a} in {b}",
+                            "came to live in {a} in {b}", "has been a resident of {a} since {b}",
+                            "moved house to {a} in {b}", "took up residence in {a} in {b}"),
 }  # fmt: skip
 OPENERS = ("According to the records, ", "As the registry has it, ", "By all accounts, ",
            "The census notes that ", "Local accounts agree that ", "The parish roll says that ",
-           "Those who know the family say that ")  # fmt: skip
+           "Those who know the family say that ", "In the town records, ", "As far as anyone knows, ",
+           "The archive tells us that ", "Neighbours will tell you that ", "The old ledgers show that ",
+           "On the record, ", "As is well known, ", "People say that ")  # fmt: skip
+CONNECT = ("Also, ", "Besides, ", "In addition, ", "What is more, ", "Moreover, ", "Further, ",
+           "On top of that, ", "Then again, ", "As it happens, ", "Beyond that, ")  # fmt: skip
 AUX = ("is", "was", "has", "can", "does")
 
 
@@ -232,34 +260,71 @@ class EnglishSay(Say):
         pron = self.pronoun(subject)
         if not self.fullnames and not first and pron:
             name = pron
+        who = "who" if pron or self._is_being(subject) else "which"
+        r = self.rng.random()
+        lead = self.pick(CONNECT) if not first and self.rng.random() < 0.12 else ""
+        start = f"{lead}{name}" if lead else cap(name)
         if len(preds) == 1:
-            shape = self.rng.random()
-            if shape < 0.18:
-                return f"{self.pick(OPENERS)}{name} {preds[0]}."
-            return f"{cap(name)} {preds[0]}."
-        shape = self.rng.random()
-        if len(preds) == 2 and pron and shape < 0.25:
-            return f"{cap(name)} {preds[0]}; {_also(pron, preds[1])}."
-        if shape < 0.45 and not preds[0].startswith(("is ", "was ")):
-            rest = join_and(preds[1:])
-            who = "who" if self.gender(subject) or self._is_being(subject) else "which"
-            return f"{cap(name)}, {who} {preds[0]}, {rest}."
-        if shape < 0.6:
+            p = preds[0]
+            if r < 0.16:
+                return f"{self.pick(OPENERS)}{name} {p}."
+            if r < 0.24 and who == "who":
+                return f"{start} is someone who {p}."
+            if r < 0.30 and pron:
+                said = self.pick("we know", "the records say", "it is said", "people know")
+                return f"Of {name}, {said} that {pron} {p}."
+            return f"{start} {p}."
+        if len(preds) == 2 and pron and r < 0.2:
+            return f"{start} {preds[0]}; {_also(pron, preds[1])}."
+        if r < 0.36 and not preds[0].startswith(("is ", "was ")):
+            return f"{cap(name)}, {who} {preds[0]}, {join_and(preds[1:])}."
+        if r < 0.46 and pron:
+            return f"{start} {preds[0]}, and {pron} {join_and(preds[1:])}."
+        if r < 0.56:
             return f"{self.pick(OPENERS)}{name} {join_and(preds)}."
-        return f"{cap(name)} {join_and(preds)}."
+        if r < 0.62:
+            return f"{start} not only {preds[0]} but also {join_and(preds[1:])}."
+        return f"{start} {join_and(preds)}."
 
     # -- kinds, rules, steps ----------------------------------------------------------------
 
     def kind_clause(self, kind: str, rel: str, obj: str) -> str:
         k, o = self.name(kind), self.name(obj)
+        ks = plural(k)
         if rel == "is_a":
-            return self.pick(f"every {k} is {article(o)} {o}", f"all {plural(k)} are {plural(o)}",
-                             f"{plural(k)} are a kind of {o}", f"each {k} is also {article(o)} {o}")  # fmt: skip
+            return self.pick(f"every {k} is {article(o)} {o}", f"all {ks} are {plural(o)}",
+                             f"{ks} are a kind of {o}", f"each {k} is also {article(o)} {o}",
+                             f"{ks} form a branch of the {plural(o)}", f"the {ks} belong among the {plural(o)}",
+                             f"{article(k)} {k} is one sort of {o}", f"{ks} count as {plural(o)}")  # fmt: skip
         if rel == "is":
-            return self.pick(f"every {k} is {o}", f"all {plural(k)} are {o}", f"{plural(k)} are {o}",
-                             f"each {k} is {o}")  # fmt: skip
-        return self.pick(f"no {k} is {o}", f"{plural(k)} are never {o}", f"{plural(k)} are not {o}",
-                         f"not a single {k} is {o}")  # fmt: skip
+            return self.pick(f"every {k} is {o}", f"all {ks} are {o}", f"{ks} are {o}",
+                             f"each {k} is {o}", f"{ks} are {o}, one and all", f"{ks} are always {o}",
+                             f"{article(k)} {k} is {o} by nature", f"to be {article(k)} {k} is to be {o}")  # fmt: skip
+        return self.pick(f"no {k} is {o}", f"{ks} are never {o}", f"{ks} are not {o}",
+                         f"not a single {k} is {o}", f"none of the {ks} is {o}",
+                         f"{article(k)} {k} is never {o}", f"{ks} are by nature not {o}")  # fmt: skip
+
+    def kind_paragraph(self, view: dict[str, Any]) -> str:
+        """A kind's own facts as a few sentences: its parent, what its members are and
+        are not (several properties to a sentence)."""
+        k = self.name(view["name"])
+        out = []
+        if view.get("parent"):
+            out.append(cap(self.kind_clause(view["name"], "is_a", view["parent"])) + ".")
+        yes = [p["name"] for p in view["own_props"] if p["holds"]]
+        no = [p["name"] for p in view["own_props"] if not p["holds"]]
+        if yes and no:
+            out.append(self.pick(
+                f"{cap(plural(k))} are {join_and(yes)} but never {join_and(no, 'or')}.",
+                f"Every {k} is {join_and(yes)}, and none is {join_and(no, 'or')}.",
+                f"{cap(plural(k))} are {join_and(yes)}; they are not {join_and(no, 'or')}.",
+            ))  # fmt: skip
+        elif yes:
+            out.append(cap(self.kind_clause(view["name"], "is", join_and(yes))) + ".")
+        elif no:
+            out.append(cap(self.kind_clause(view["name"], "not:is", join_and(no, "or"))) + ".")
+        self.rng.shuffle(out)
+        return " ".join(out)
 
     def rule(self, rule: dict[str, Any]) -> str:
         """A world rule or a relation's algebra as a sentence."""
@@ -316,31 +381,44 @@ class EnglishSay(Say):
         """One proof step as a sentence: what it used, which rule, what it gives."""
         d, uses, kind = st["derives"], st["uses"], st["kind"]
         got = self.clause(tuple(d))
+        so = self.pick("so", "hence", "and so", "which means", "therefore", "it follows that")
         if kind == "taxonomy":
             k, parent = uses[0][2], d[2]
+            given, law = self.clause(tuple(uses[0])), self.kind_clause(k, "is_a", parent)
             return self.pick(
-                f"Since {self.clause(tuple(uses[0]))}, and {self.kind_clause(k, 'is_a', parent)}, {got}.",
-                f"{cap(self.clause(tuple(uses[0])))}; {self.kind_clause(k, 'is_a', parent)}, so {got}.",
+                f"Since {given}, and {law}, {got}.",
+                f"{cap(given)}; {law}, {so} {got}.",
+                f"{cap(law)}, and {given}: {so} {got}.",
+                f"Given that {given} and that {law}, {got}.",
+                f"{cap(given)}. As {law}, {got}.",
             )  # fmt: skip
         if kind in ("property", "negative"):
             k = uses[0][2]
             kc = self.kind_clause(k, "is" if kind == "property" else "not:is", d[2])
+            given = self.clause(tuple(uses[0]))
             return self.pick(
-                f"{cap(self.clause(tuple(uses[0])))}, and {kc}. Therefore {got}.",
-                f"Because {self.clause(tuple(uses[0]))} and {kc}, {got}.",
+                f"{cap(given)}, and {kc}. Therefore {got}.",
+                f"Because {given} and {kc}, {got}.",
+                f"{cap(kc)}; {given}, {so} {got}.",
+                f"{cap(given)}, and as {kc}, {got}.",
+                f"Since {kc} and {given}, {got}.",
+                f"{cap(given)}. {cap(kc)}. That makes it clear: {got}.",
             )  # fmt: skip
         if kind == "transitive":
             a, b = (self.clause(tuple(u)) for u in uses)
-            how = self.pick(
-                "following the chain", "so, by transitivity", "putting the two together"
-            )
-            return f"{cap(a)} and {b}; {how}, {got}."
+            how = self.pick("following the chain", "so, by transitivity", "putting the two together",
+                            "linking the two", "chaining them")  # fmt: skip
+            return self.pick(f"{cap(a)} and {b}; {how}, {got}.", f"Since {a}, and {b}, {got}.",
+                             f"{cap(a)}. {cap(b)}. {cap(how)}, {got}.")  # fmt: skip
         if kind in ("inverse", "symmetric"):
             given = self.clause(tuple(uses[0]))
             if kind == "inverse":
                 return self.pick(f"Since {given}, it follows that {got}.",
-                                 f"{cap(given)}, which is the same as saying that {got}.")  # fmt: skip
-            return f"{cap(given)}, {self.pick('and this works both ways', 'so equally')}: {got}."
+                                 f"{cap(given)}, which is the same as saying that {got}.",
+                                 f"{cap(given)}; put the other way round, {got}.",
+                                 f"If {given}, then {got}.")  # fmt: skip
+            return self.pick(f"{cap(given)}, and this works both ways: {got}.",
+                             f"{cap(given)}, so equally {got}.", f"As {given}, {got} too.")  # fmt: skip
         kinds = [u for u in uses if u[1] == "is_a"]
         props = [u[2] for u in uses if u[1] == "is"]
         if len(kinds) == 1 and len(props) == len(uses) - 1 and d[1] == "is":
@@ -349,6 +427,7 @@ class EnglishSay(Say):
             return self.pick(
                 f"{cap(s)} is {article(k)} {k} and is {join_and(props)}; {law}, so {got}.",
                 f"Since {s} is {article(k)} {k} that is {join_and(props)}, and {law}, {got}.",
+                f"A rule of the world says that {law}. {cap(s)} is {article(k)} {k} and {join_and(props)}, {so} {got}.",
             )  # fmt: skip
         used = join_and([self.clause(tuple(u)) for u in uses])
         return self.pick(f"We know that {used}; by a rule of the world, {got}.",
@@ -359,6 +438,10 @@ class EnglishSay(Say):
     def answer_word(self, a: str) -> str:
         return {"true": "True", "false": "False", "unknown": "Unknown"}.get(a, a)
 
+    def answer_line(self, value: str) -> str:
+        """The line that states a sample's answer, as the answer filter reads it."""
+        return self.pick("Answer: ", "Answer: ", "Final answer: ", "**Answer:** ") + value
+
     def number(self, n: str | int) -> str:
         return f"{int(n):,}"
 
@@ -367,30 +450,45 @@ class EnglishSay(Say):
 
 # A question whose answer is the fact's object: `{s}` the subject.
 ASK: dict[str, tuple[str, ...]] = {
-    "is_a": ("What kind of being is {s}?", "To which kind does {s} belong?", "What is {s}?"),
-    "colour": ("What colour is {s}?", "What is the colouring of {s}?", "Which colour does {s} have?"),
-    "lives_in": ("Where does {s} live?", "Where is the home of {s}?", "In which place does {s} reside?"),
-    "works_as": ("What does {s} do for a living?", "What is the trade of {s}?", "What is {s}'s occupation?"),
-    "born_in": ("Where was {s} born?", "Which place is {s} a native of?", "What is the birthplace of {s}?"),
-    "born_year": ("When was {s} born?", "In which year was {s} born?", "What is the birth year of {s}?"),
-    "moved_year": ("In which year did {s} move to a new home?", "When did {s} move house?"),
-    "height_cm": ("How tall is {s}, in centimetres?", "What is the height of {s} in cm?"),
-    "weight_kg": ("How much does {s} weigh, in kilograms?", "What is the weight of {s} in kg?"),
-    "speaks": ("Name a language {s} speaks.", "Which tongue does {s} speak?"),
-    "skilled_in": ("Name a craft {s} is skilled in.", "What is {s} skilled in?"),
-    "ancestor_of": ("Name a descendant of {s}.", "Whose ancestor is {s}?"),
-    "descendant_of": ("Name an ancestor of {s}.", "From whom does {s} descend?"),
-    "older_than": ("Name someone younger than {s}.", "Who was born after {s}?"),
-    "younger_than": ("Name someone older than {s}.", "Who was born before {s}?"),
-    "neighbour_of": ("Who is a neighbour of {s}?", "Who lives next door to {s}?"),
-    "mentor_of": ("Who is the apprentice of {s}?", "Whom does {s} mentor?"),
-    "apprentice_of": ("Who is the mentor of {s}?", "Under whom does {s} train?"),
-    "friend_of": ("Name a friend of {s}.", "Who is {s} friends with?"),
-    "lies_in": ("In which region does {s} lie?", "Which region is {s} part of?"),
-    "population": ("How many people live in {s}?", "What is the population of {s}?"),
-    "founded_year": ("When was {s} founded?", "In which year was {s} established?"),
-    "elevation_m": ("How high above sea level does {s} lie, in metres?", "What is the elevation of {s}?"),
+    "is_a": ("What kind of being is {s}?", "To which kind does {s} belong?", "What is {s}?",
+             "What sort of creature is {s}?", "Of what kind is {s}?", "Which kind is {s} one of?"),
+    "colour": ("What colour is {s}?", "What is the colouring of {s}?", "Which colour does {s} have?",
+               "How is {s} coloured?", "What hue does {s} show?"),
+    "lives_in": ("Where does {s} live?", "Where is the home of {s}?", "In which place does {s} reside?",
+                 "Which town does {s} call home?", "Where has {s} settled?", "Where would you find {s} at home?"),
+    "works_as": ("What does {s} do for a living?", "What is the trade of {s}?", "What is {s}'s occupation?",
+                 "How does {s} earn a living?", "What work does {s} do?", "What is {s} by trade?"),
+    "born_in": ("Where was {s} born?", "Which place is {s} a native of?", "What is the birthplace of {s}?",
+                "Where does {s} come from?", "In which town was {s} born?"),
+    "born_year": ("When was {s} born?", "In which year was {s} born?", "What is the birth year of {s}?",
+                  "In what year did {s} come into the world?", "What year was {s} born in?"),
+    "moved_year": ("In which year did {s} move to a new home?", "When did {s} move house?",
+                   "In what year did {s} settle in the present home?", "When did {s} relocate?"),
+    "height_cm": ("How tall is {s}, in centimetres?", "What is the height of {s} in cm?",
+                  "How many centimetres tall is {s}?", "What height does {s} stand at, in cm?"),
+    "weight_kg": ("How much does {s} weigh, in kilograms?", "What is the weight of {s} in kg?",
+                  "How many kilograms does {s} weigh?", "What does {s} weigh, in kg?"),
+    "speaks": ("Name a language {s} speaks.", "Which tongue does {s} speak?", "What language does {s} know?",
+               "In what language can {s} converse?"),
+    "skilled_in": ("Name a craft {s} is skilled in.", "What is {s} skilled in?", "What craft does {s} practise?",
+                   "What does {s} have a talent for?"),
+    "ancestor_of": ("Name a descendant of {s}.", "Whose ancestor is {s}?", "Who descends from {s}?"),
+    "descendant_of": ("Name an ancestor of {s}.", "From whom does {s} descend?", "Who is among the ancestors of {s}?"),
+    "older_than": ("Name someone younger than {s}.", "Who was born after {s}?", "Who is younger than {s}?"),
+    "younger_than": ("Name someone older than {s}.", "Who was born before {s}?", "Who is older than {s}?"),
+    "neighbour_of": ("Who is a neighbour of {s}?", "Who lives next door to {s}?", "Who lives beside {s}?"),
+    "mentor_of": ("Who is the apprentice of {s}?", "Whom does {s} mentor?", "Whom does {s} teach?"),
+    "apprentice_of": ("Who is the mentor of {s}?", "Under whom does {s} train?", "Who teaches {s}?"),
+    "friend_of": ("Name a friend of {s}.", "Who is {s} friends with?", "Who counts as a friend of {s}?"),
+    "lies_in": ("In which region does {s} lie?", "Which region is {s} part of?", "Where is {s}?"),
+    "population": ("How many people live in {s}?", "What is the population of {s}?", "How many inhabitants does {s} have?"),
+    "founded_year": ("When was {s} founded?", "In which year was {s} established?", "How old is {s}: when was it founded?"),
+    "elevation_m": ("How high above sea level does {s} lie, in metres?", "What is the elevation of {s}?",
+                    "At what height does {s} lie, in metres?"),
 }  # fmt: skip
+ASK_LEAD = ("", "", "", "Quick question: ", "Do you know: ", "Tell me: ", "Can you say: ", "One more: ")
+ASK_TRAITS = ("What traits does {s} have?", "What is {s} like?", "Describe the nature of {s}.",
+              "Which properties does {s} have, and which not?", "What can be said of {s}'s nature?")  # fmt: skip
 _FIRST = {"is": "am", "has": "have", "was": "was", "does": "do", "comes": "come"}
 
 
@@ -419,7 +517,7 @@ def _ask(self: EnglishSay, fact: Triple) -> tuple[str, str]:
     if bank is None:
         return f"What is the {self._label(r)} of {self.name(s)}?", self._term(o)
     answer = self._term(o, "n") if r in ("population", "elevation_m") else self._term(o)
-    return self.pick(bank).replace("{s}", self.name(s)), answer
+    return self.pick(ASK_LEAD) + self.pick(bank).replace("{s}", self.name(s)), answer
 
 
 def _blank(self: EnglishSay, fact: Triple, gap: str = "____") -> tuple[str, str]:
@@ -479,6 +577,15 @@ def _questions(self: EnglishSay, facts: list) -> list[tuple[str, str, list]]:
     for f in facts:
         s, r = str(f[0]), str(f[1])
         group = [f]
+        if r in ("is", "not:is"):  # a being's traits: one question, one answer
+            if (s, "is") in seen:
+                continue
+            seen.add((s, "is"))
+            group = [g for g in facts if str(g[0]) == s and str(g[1]) in ("is", "not:is")]
+            if len(group) > 1:
+                q = self.pick(ASK_TRAITS).replace("{s}", self.name(s))
+                out.append((q, self.paragraph(s, group), [list(g) for g in group]))
+                continue
         if r in ASK_MANY:
             if (s, r) in seen:
                 continue
