@@ -404,8 +404,14 @@ def test_generated_russian_corpus_keeps_its_rows_and_rederives(tmp_path):
     import synth
 
     m = synth.generate(
-        synth.GenerateConfig(tier="ontology", out=str(tmp_path / "ru"), tokens="300k",
-                             lang="ru", seed=3, progress=False)  # fmt: skip
+        synth.GenerateConfig(
+            tier="ontology",
+            out=str(tmp_path / "ru"),
+            tokens="300k",
+            lang="ru",
+            seed=3,
+            progress=False,
+        )  # fmt: skip
     )
     t = m["totals"]
     assert t["rejected"] / t["drawn"] <= 0.10, m["filters"]

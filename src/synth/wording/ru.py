@@ -211,6 +211,8 @@ class RussianSay(Say):
 
     def ru(self, ident: str, case: str = "nomn", number: str = "sing") -> str:
         """An id's Russian name in a case and number (a number stays as it is)."""
+        if not self.names:  # a fictional world: names derive from the ids, cached once
+            return _ru_derived(str(ident), case, number)
         ident = str(ident)
         if _NUMBER_WORDS.match(ident):
             return number_ru(ident)
@@ -221,6 +223,8 @@ class RussianSay(Say):
 
     def gender(self, ident: str) -> str:
         """masc | femn | neut: what a predicate about the id agrees with."""
+        if not self.names:
+            return _gender_derived(str(ident))
         return grammar.gender(str(ident), self.names)
 
     def _is_being(self, ident: str) -> bool:
@@ -576,6 +580,18 @@ class RussianSay(Say):
 
     def number(self, n: str | int) -> str:
         return number_ru(n)
+
+
+@lru_cache(maxsize=262144)
+def _ru_derived(ident: str, case: str, number: str) -> str:
+    if _NUMBER_WORDS.match(ident):
+        return number_ru(ident)
+    return grammar.ru(ident, {}, case, number)
+
+
+@lru_cache(maxsize=262144)
+def _gender_derived(ident: str) -> str:
+    return grammar.gender(ident, {})
 
 
 def _by_gender(forms: str, g: str) -> str:
