@@ -208,9 +208,11 @@ class Producer:
         )
         if draw.answer is not None and self.world is not None:
             # What the text states as the answer, in the row's language (the column keeps
-            # the language-neutral symbol, the same in every language).
-            row.meta["answer_text"] = self.world.names.get(spec.lang, {}).get(
-                draw.answer, draw.answer
+            # the language-neutral symbol, the same in every language; a yes/no answer is
+            # matched by the answer filter in any language).
+            a = draw.answer
+            row.meta["answer_text"] = (
+                a if a in ("true", "false", "unknown") else self.world.surface(a, spec.lang)
             )
         return row, draw
 

@@ -137,7 +137,7 @@ STATES_RU: dict[str, tuple[str, ...]] = {
 RELATION_NOUNS_RU = {
     "ancestor_of": "предок", "descendant_of": "потомок", "older_than": "старший",
     "younger_than": "младший", "neighbour_of": "сосед", "mentor_of": "наставник",
-    "apprentice_of": "ученик",
+    "apprentice_of": "ученик", "friend_of": "друг",
 }  # fmt: skip
 
 # Relations as sentences: (statement, negation), `{s}` the subject in the nominative,
@@ -152,6 +152,7 @@ RELATIONS_RU: dict[str, tuple[str, str | None]] = {
     "neighbour_of": ("{s} — [сосед|соседка] {o:gent}", "{s} не [сосед|соседка] {o:gent}"),
     "mentor_of": ("{s} — [наставник|наставница] {o:gent}", "{s} не [наставник|наставница] {o:gent}"),
     "apprentice_of": ("{s} — [ученик|ученица] {o:gent}", "{s} не [ученик|ученица] {o:gent}"),
+    "friend_of": ("{s} — [друг|подруга] {o:gent}", "{s} не [друг|подруга] {o:gent}"),
     # relation_chain: people
     "parent_of": ("{s} — родитель {o:gent}", "{s} не родитель {o:gent}"),
     "year_older_than": ("{s} ровно на год старше {o:gent}", None),
@@ -300,8 +301,8 @@ def is_place(latin: str) -> bool:
 def role_of(ident: str) -> str:
     """What an id names, which sets how its Russian surface declines:
     kind | thing | name | person | place | adj | state | noun (a real noun) | var | ru
-    (already Russian)."""
-    if re.search(r"[А-Яа-яЁё]", ident):
+    (already Russian, or a number: "1843" reads the same in both languages)."""
+    if re.search(r"[А-Яа-яЁё]", ident) or ident.isdigit():
         return "ru"
     if _VAR.match(ident):
         return "var"
