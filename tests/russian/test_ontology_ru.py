@@ -282,7 +282,12 @@ def _forms(world, ident: str) -> set[str]:
     if ident.isdigit():
         return {ident}
     name = world.surface(ident, "ru")
-    role = "person" if ident in world.entity_by_id else morph.guess_role(name)
+    role = (
+        "person"
+        if ident in world.entity_by_id
+        else names_ru.MORPH_ROLE.get(names_ru.role_of(ident), "")
+    )
+    role = role or morph.guess_role(name)
     role = {"name": "kind"}.get(role, role)
     out = {morph.inflect(name, c, n, role) for c in morph.CASES for n in morph.NUMBERS}
     if names_ru.role_of(ident) == "adj":

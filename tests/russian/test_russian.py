@@ -390,7 +390,7 @@ def test_parallel_items_have_the_same_draw(lib, world, tid):
         ru = t_ru if t_ru is not None else m_ru[-1]["content"]
         assert en != ru
         if d_en.answer is not None:
-            assert en.splitlines()[-1].startswith("Answer: ")
+            assert stated_answer(en.splitlines()[-1], "en") is not None
             assert ru.splitlines()[-1].startswith("Ответ: ")
 
 

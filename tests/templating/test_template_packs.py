@@ -256,7 +256,7 @@ def test_render_previews_samples_over_a_user_world():
     r = _invoke("render", "ontology.qa_attribute", "--world", str(GUILD), "-n", "2", "--seed", "5")
     assert r.exit_code == 0, r.output
     assert r.output.count("── ontology.qa_attribute (en) sample") == 2
-    assert "[assistant]" in r.output and "Answer:" in r.output and "(gold answer:" in r.output
+    assert "[assistant]" in r.output and "nswer:" in r.output and "(gold answer:" in r.output
     names = [
         "Old Maren",
         "Brok Ironhand",

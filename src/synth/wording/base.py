@@ -162,6 +162,21 @@ class Say:
                 return o
         return opts[0]
 
+    def statement(self, fact: Sequence[str]) -> str:
+        """One fact as a sentence of its own, in words not said before in the document."""
+        return self.fresh(lambda: cap(self.clause(tuple(fact))) + ".")
+
+    def fresh(self, make, tries: int = 6) -> str:
+        """`make()` until none of its sentences was said before in this document (a few
+        tries; then the last one)."""
+        for _ in range(tries):
+            text = make()
+            keys = [_key(s) for s in _SENTENCE.split(text) if len(s.split()) >= 3]
+            if not any(k in self._said for k in keys) and len(set(keys)) == len(keys):
+                self._said.update(keys)
+                return text
+        return text
+
     def _fresh(self, text: str) -> bool:
         key = re.sub(r"\s+", " ", text.strip().lower())
         if key in self._said:
@@ -191,6 +206,13 @@ class Say:
         return self.rng.choice(
             options[0] if len(options) == 1 and isinstance(options[0], (list, tuple)) else options
         )
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _key(sentence: str) -> str:
+    return re.sub(r"\s+", " ", sentence.strip().lower())
 
 
 def _merge_same(chunk: list[Group]) -> list[Group]:

@@ -378,7 +378,11 @@ class EnglishSay(Say):
         return self._label(r)
 
     def step(self, st: dict[str, Any]) -> str:
-        """One proof step as a sentence: what it used, which rule, what it gives."""
+        """One proof step as a sentence: what it used, which rule, what it gives (in
+        words not said before in the document)."""
+        return self.fresh(lambda: self._step(st))
+
+    def _step(self, st: dict[str, Any]) -> str:
         d, uses, kind = st["derives"], st["uses"], st["kind"]
         got = self.clause(tuple(d))
         so = self.pick("so", "hence", "and so", "which means", "therefore", "it follows that")
@@ -486,7 +490,16 @@ ASK: dict[str, tuple[str, ...]] = {
     "elevation_m": ("How high above sea level does {s} lie, in metres?", "What is the elevation of {s}?",
                     "At what height does {s} lie, in metres?"),
 }  # fmt: skip
-ASK_LEAD = ("", "", "", "Quick question: ", "Do you know: ", "Tell me: ", "Can you say: ", "One more: ")
+ASK_LEAD = (
+    "",
+    "",
+    "",
+    "Quick question: ",
+    "Do you know: ",
+    "Tell me: ",
+    "Can you say: ",
+    "One more: ",
+)
 ASK_TRAITS = ("What traits does {s} have?", "What is {s} like?", "Describe the nature of {s}.",
               "Which properties does {s} have, and which not?", "What can be said of {s}'s nature?")  # fmt: skip
 _FIRST = {"is": "am", "has": "have", "was": "was", "does": "do", "comes": "come"}
@@ -605,45 +618,47 @@ def _questions(self: EnglishSay, facts: list) -> list[tuple[str, str, list]]:
 
 def _blanks(self: EnglishSay, facts: list, gap: str = "____") -> list[tuple[str, str]]:
     """(a sentence with a gap, what fills it) for every fact: a subject's properties
-    share one sentence with a gap each, its kind is asked as the kind's name."""
+    share a sentence with a gap each, its kind is asked as the kind's name; no gap
+    sentence twice in the document."""
+    extra = iter(("again", "once more", "a second one", "a third one", "yet another"))
     out = []
+
+    def add(make) -> None:
+        for _ in range(8):
+            sentence, value = make()
+            if self._fresh(sentence):
+                out.append((sentence, value))
+                return
+        while not self._fresh(sentence):
+            sentence = sentence[:-1].split(" (")[0] + f" ({next(extra, 'another')})."
+        out.append((sentence, value))
+
     props: dict[tuple[str, str], list[str]] = {}
     for f in facts:
         s, r, o = (str(x) for x in f)
         if r in ("is", "not:is"):
             props.setdefault((s, r), []).append(o)
         elif r == "is_a":
-            out.append(
-                (
-                    f"{self.name(s)} {self.pick('is a member of the kind', 'belongs to the kind')} {gap}.",
-                    self.name(o),
-                )
-            )
+            add(lambda s=s, o=o: (
+                f"{self.name(s)} {self.pick('is a member of the kind', 'belongs to the kind', 'is of the kind')} {gap}.",
+                self.name(o),
+            ))  # fmt: skip
         else:
-            out.append(self.blank((s, r, o), gap))
+            add(lambda s=s, r=r, o=o: self.blank((s, r, o), gap))
     for (s, r), values in props.items():
         leads = (
             ["is", "is also", "is, moreover,"]
             if r == "is"
             else ["is never", "is not", "is in no way"]
         )
+        conj = "and" if r == "is" else "or"
         for i in range(0, len(values), 3):
-            chunk = values[i : i + 3]
-            conj = "and" if r == "is" else "or"
-            lead = leads[min(i // 3, 2)]
-            out.append(
-                (
-                    f"{self.name(s)} {lead} {join_and([gap] * len(chunk), conj)}.",
-                    join_and(chunk, conj),
-                )
-            )
-    fresh = []
-    for sentence, answer in out:  # no gap sentence twice: redraw a repeated wording
-        if not self._fresh(sentence):
-            sentence = sentence[:-1] + f" ({self.pick('again', 'once more', 'a second fact')})."
-        fresh.append((sentence, answer))
-    self.rng.shuffle(fresh)
-    return fresh
+            chunk, lead = values[i : i + 3], leads[min(i // 3, 2)]
+            add(lambda s=s, lead=lead, chunk=chunk, conj=conj: (
+                f"{self.name(s)} {lead} {join_and([gap] * len(chunk), conj)}.", join_and(chunk, conj)
+            ))  # fmt: skip
+    self.rng.shuffle(out)
+    return out
 
 
 EnglishSay.questions = _questions
