@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from synth.export import FORMATS
+from synth.export import FORMATS, ExportResult
 
 
 @click.command("export")
@@ -52,13 +52,29 @@ def export(
       synth export outputs/command --to tokenized --format-model llama3 \\
           --tokenizer models/saiga_llama3_8b --dest exports/command-saiga
 
-    Documents (rows without messages) are kept in place: as an assistant turn with no
-    prompt for messages/sharegpt/alpaca, learned whole when tokenized.
+    Documents (rows without messages) are kept in place: as the reply to an empty user
+    turn for messages/sharegpt/alpaca, learned whole and ended with the model's EOS when
+    tokenized. The last line counts the tokens a trainer sees beside the corpus's n_tokens.
     """
     from synth.export import export as run
 
     res = run(out, to, dest, tokenizer=tokenizer, format_model=format_model, overwrite=overwrite)
-    extra = ""
-    if to == "tokenized":
-        extra = f", {res.tokens:,} tokens ({res.trained_tokens:,} with labels)"
-    click.echo(f"{dest}: {res.rows:,} rows as {to} in {', '.join(res.files)}{extra}")
+    click.echo(f"{dest}: {res.rows:,} rows as {to} in {', '.join(res.files)}")
+    click.echo(trainer_tokens_line(res))
+
+
+def trainer_tokens_line(res: ExportResult) -> str:
+    """What a trainer sees against the corpus's n_tokens, and why they differ."""
+    if res.tokens is None:
+        return "tokens a trainer sees: not counted (the corpus's tokenizer is not on this machine)"
+    line = f"tokens a trainer sees: {res.tokens:,} (n_tokens: {res.corpus_tokens:,}"
+    if res.to == "tokenized":
+        line += f"; {res.trained_tokens:,} with labels"
+        if res.documents:
+            line += f"; {res.documents:,} documents end with an end-of-text token"
+    elif res.documents and res.to != "jsonl" and res.to != "parquet":
+        line += (
+            f"; {res.documents:,} documents as replies to an empty prompt add "
+            f"{res.tokens - res.corpus_tokens:+,}: chat markup and the default system prompt"
+        )
+    return line + ")"

@@ -25,7 +25,7 @@ import pyarrow as pa
 from synth import __version__, gc_policy
 from synth.backends.base import add_counters, llm_summary
 from synth.backends.options import backend_options, fingerprint_options
-from synth.chat import get_format, infer_format, resolve_system_prompt
+from synth.chat import check_tokenizer_fits, get_format, infer_format, resolve_system_prompt
 from synth.config import TierConfig, load_tier
 from synth.curriculum.concepts import build_graph
 from synth.curriculum.plan import Plan, Unit, make_plan
@@ -119,6 +119,7 @@ def resolve(config: GenerateConfig) -> Run:
     system = resolve_system_prompt(config.system_prompt)
     check_templates(tier, lib, langs)
     tok = load_tokenizer(config.tokenizer)
+    check_tokenizer_fits(tok, chat_format)  # budgets are counted in the target model's tokens
     world = make_world(config.seed, tier, config.world) if needs_world(tier, lib) else None
     entities = kinds = 0
     if world is not None:
@@ -323,6 +324,7 @@ class _State:
     corpus: Any = None
     seconds: dict = field(default_factory=dict)  # CPU seconds per step, summed over units
     llm: dict = field(default_factory=dict)  # LLM backend counters, summed over units
+    carry: Any = None  # rows of the open shard when a shard closed inside a unit
 
 
 STATE = Path(".synth") / "state.pkl"
@@ -355,6 +357,7 @@ class _Generation:
             st = _State(corpus=build_corpus_chain(cfg.filters, probes=probes))
         stage_acc = _StageAccumulator(cfg, run.stage_concepts, st.stages, st.rows)
         writer = ShardWriter(self.out, SCHEMA, run.shard_tokens, shards=list(st.shards))
+        writer.restore(getattr(st, "carry", None))
         self.manifest = self._manifest(plan, st, stage_acc, "running")
         bar = _progress(run.config, run.budget)
         bar.update(st.kept_tokens)
@@ -393,7 +396,7 @@ class _Generation:
                     st.llm = add_counters(
                         getattr(st, "llm", {}), res.llm
                     )  # states saved before LLM backends lack it
-                    if writer.write_unit(res.unit, table, tokens) is not None:
+                    if writer.write_unit(res.unit, table, tokens):
                         self._checkpoint(plan, st, stage_acc, writer)
                     for k, v in res.seconds.items():
                         st.seconds[k] = st.seconds.get(k, 0.0) + v
@@ -504,6 +507,7 @@ class _Generation:
 
     def _checkpoint(self, plan, st: _State, stage_acc, writer) -> None:
         st.shards = list(writer.shards)
+        st.carry = writer.carry
         st.stages, st.rows = stage_acc.stages, stage_acc.rows
         (self.out / STATE).parent.mkdir(exist_ok=True)
         write_pickle(self.out / STATE, st)
