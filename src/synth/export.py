@@ -250,9 +250,13 @@ def _write_jsonl(
                 res.rows += 1
                 res.corpus_tokens += row["n_tokens"]
                 res.documents += row["messages"] is None
-                if to == "jsonl":
+                if res.tokens is None:  # the corpus's tokenizer is not here
+                    continue
+                if to == "jsonl" or row["messages"] is not None:
+                    # a chat's exported conversation renders to its `text` (the default
+                    # system prompt written out is the one the template adds)
                     res.tokens += row["n_tokens"]
-                elif tok is not None:
+                else:
                     res.tokens += len(tok.encode(render(trainer_conversation(row, fmt))))
     res.files.append(JSONL_FILE)
 

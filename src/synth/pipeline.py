@@ -44,7 +44,7 @@ from synth.row import SCHEMA, Row
 from synth.shards.atomic import sha256_file, write_bytes, write_json, write_pickle
 from synth.shards.writer import ShardWriter, write_dataset_files
 from synth.templating import TemplateLibrary
-from synth.tokenizer import load_tokenizer
+from synth.tokenizer import BUILTIN, load_tokenizer
 from synth.units import parse_count
 
 MANIFEST = "manifest.json"
@@ -119,7 +119,10 @@ def resolve(config: GenerateConfig) -> Run:
     system = resolve_system_prompt(config.system_prompt)
     check_templates(tier, lib, langs)
     tok = load_tokenizer(config.tokenizer)
-    check_tokenizer_fits(tok, chat_format)  # budgets are counted in the target model's tokens
+    # Budgets are counted in the target model's tokens: the built-in vocabulary must have
+    # the format's markup (a tokenizer.json passed is the user's own choice).
+    if config.tokenizer in BUILTIN:
+        check_tokenizer_fits(tok, chat_format)
     world = make_world(config.seed, tier, config.world) if needs_world(tier, lib) else None
     entities = kinds = 0
     if world is not None:
