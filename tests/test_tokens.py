@@ -140,3 +140,32 @@ def test_llama3_with_its_own_tokenizer_counts_in_it(tmp_path):
     assert [r[3] for r in rows] == [len(tok.encode(r[1])) for r in rows]
     qwen = load_tokenizer("qwen2.5")
     assert sum(len(qwen.encode(r[1])) for r in rows) != sum(r[3] for r in rows)
+
+
+def test_a_folders_template_is_checked_on_the_markup_it_writes(tmp_path):
+    """An hf: folder lists every special token it has (SmolLM2's <gh_stars>, ...); only
+    what its template writes must be one token."""
+    import json
+
+    from synth.chat import check_tokenizer_fits
+
+    tpl = (
+        "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + m['content'] + "
+        "'<|im_end|>' + '\\n'}}{% endfor %}"
+    )
+    added = {
+        "0": {"content": "<gh_stars>", "special": True},
+        "2": {"content": "<|im_end|>", "special": True},
+    }
+    (tmp_path / "tokenizer_config.json").write_text(
+        json.dumps({"chat_template": tpl, "eos_token": "<|im_end|>", "added_tokens_decoder": added})
+    )
+    check_tokenizer_fits(load_tokenizer("qwen2.5"), f"hf:{tmp_path}")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "tokenizer_config.json").write_text(
+        json.dumps({"chat_template": tpl.replace("<|im_end|>", "<gh_stars>"), "eos_token": "<gh_stars>",
+                    "added_tokens_decoder": added})
+    )  # fmt: skip
+    with pytest.raises(UserError, match="splits <gh_stars>"):
+        check_tokenizer_fits(load_tokenizer("qwen2.5"), f"hf:{other}")

@@ -196,7 +196,11 @@ def check_tokenizer_fits(tok: _Encodes, fmt: str, option: str = "--tokenizer") -
     """A chat format's end-of-turn token must be one token of the tokenizer, or the counts
     and ids are not the model's (llama3 markup through the Qwen vocabulary costs 7 tokens
     per <|eot_id|> where Llama-3 has one)."""
-    for stop in stop_tokens(fmt):
+    # Only the tokens the template writes (an hf: folder lists every special token it has).
+    probe = get_format(fmt)(
+        [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]
+    )
+    for stop in (s for s in stop_tokens(fmt) if s in probe):
         n = len(tok.encode(stop))
         if n != 1:
             raise UserError(

@@ -14,9 +14,10 @@ from synth.export import FORMATS, ExportResult
     "to",
     required=True,
     type=click.Choice(FORMATS),
-    help="messages (TRL, Axolotl chat_template), sharegpt or alpaca (LLaMA-Factory, with "
-    "dataset_info.json), jsonl or parquet (every column), tokenized (input_ids, "
-    "attention_mask, labels with assistant-only loss).",
+    help="messages (TRL, Axolotl chat_template, torchtune openai, rulm), sharegpt or alpaca "
+    "(LLaMA-Factory, with dataset_info.json; torchtune sharegpt), jsonl or parquet (every "
+    "column), tokenized (input_ids, attention_mask, labels with assistant-only loss: TRL, "
+    "Axolotl).",
 )
 @click.option("--dest", required=True, metavar="DIR", help="Folder to write the export to.")
 @click.option(
