@@ -137,6 +137,23 @@ def export(
     return res
 
 
+def trainer_tokens_line(res: ExportResult) -> str:
+    """What a trainer sees against the corpus's n_tokens, and why they differ."""
+    if res.tokens is None:
+        return "tokens a trainer sees: not counted (the corpus's tokenizer is not on this machine)"
+    line = f"tokens a trainer sees: {res.tokens:,} (n_tokens: {res.corpus_tokens:,}"
+    if res.to == "tokenized":
+        line += f"; {res.trained_tokens:,} with labels"
+        if res.documents:
+            line += f"; {res.documents:,} documents end with an end-of-text token"
+    elif res.documents and res.to != "jsonl" and res.to != "parquet":
+        line += (
+            f"; {res.documents:,} documents as replies to an empty prompt add "
+            f"{res.tokens - res.corpus_tokens:+,}: chat markup and the default system prompt"
+        )
+    return line + ")"
+
+
 # --- reading the corpus -----------------------------------------------------------------
 
 

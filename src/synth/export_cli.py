@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from synth.export import FORMATS, ExportResult
+from synth.export import FORMATS
 
 
 @click.command("export")
@@ -58,24 +58,8 @@ def export(
     tokenized. The last line counts the tokens a trainer sees beside the corpus's n_tokens.
     """
     from synth.export import export as run
+    from synth.export import trainer_tokens_line
 
     res = run(out, to, dest, tokenizer=tokenizer, format_model=format_model, overwrite=overwrite)
     click.echo(f"{dest}: {res.rows:,} rows as {to} in {', '.join(res.files)}")
     click.echo(trainer_tokens_line(res))
-
-
-def trainer_tokens_line(res: ExportResult) -> str:
-    """What a trainer sees against the corpus's n_tokens, and why they differ."""
-    if res.tokens is None:
-        return "tokens a trainer sees: not counted (the corpus's tokenizer is not on this machine)"
-    line = f"tokens a trainer sees: {res.tokens:,} (n_tokens: {res.corpus_tokens:,}"
-    if res.to == "tokenized":
-        line += f"; {res.trained_tokens:,} with labels"
-        if res.documents:
-            line += f"; {res.documents:,} documents end with an end-of-text token"
-    elif res.documents and res.to != "jsonl" and res.to != "parquet":
-        line += (
-            f"; {res.documents:,} documents as replies to an empty prompt add "
-            f"{res.tokens - res.corpus_tokens:+,}: chat markup and the default system prompt"
-        )
-    return line + ")"
