@@ -7,7 +7,10 @@ model is trained on:
 - `qwen2.5`: Qwen2.5-Instruct's template (ChatML, Qwen's default system prompt when a
   conversation has none); `chatml`: the same without a default system prompt.
 - `llama3`: Meta-Llama-3-Instruct's template, which saiga_llama3_8b also uses.
-- `saiga_mistral`: Saiga's own Mistral format (IlyaGusev/rulm internal_prompts/saiga_v2.json).
+- `saiga_mistral`: Saiga's own Mistral format as rulm trains on it: saiga_v2.json's
+  `<s>{role}\n{content}</s>\n` per message (contents stripped, as its `Conversation` does)
+  with the last `\n` dropped, as its `ChatDataset` drops the token after the final `</s>`.
+  (The model card's inference snippet joins messages with no `\n`; the training data has it.)
 - `mistral_nemo`: Mistral-Nemo-Instruct-2407 (mistral-common's Tekken V3 instruct format).
 - `hf:PATH`: the `chat_template` of a local tokenizer folder, rendered as transformers'
   `apply_chat_template` renders it.
@@ -24,6 +27,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import jinja2
 from jinja2.ext import Extension
@@ -65,10 +69,11 @@ _SAIGA_ROLES = {"assistant": "bot"}
 
 
 def saiga_mistral(messages: Messages) -> str:
-    """Saiga Mistral (rulm saiga_v2.json): `<s>{role}\\n{content}</s>` per message, no
-    separator, roles system/user/bot."""
-    return "".join(
-        f"<s>{_SAIGA_ROLES.get(m['role'], m['role'])}\n{m['content']}</s>" for m in messages
+    """Saiga Mistral as rulm trains it (self_instruct/internal_prompts/saiga_v2.json,
+    src/util/chat.py, src/dataset.py): `<s>{role}\\n{content}</s>\\n` per message with the
+    content stripped, roles system/user/bot, and no `\\n` after the last `</s>`."""
+    return "\n".join(
+        f"<s>{_SAIGA_ROLES.get(m['role'], m['role'])}\n{m['content'].strip()}</s>" for m in messages
     )
 
 
@@ -119,6 +124,24 @@ STOP_TOKENS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The system prompt a format's template adds to a conversation that has none (Qwen2.5's);
+# exports write it out, so a trainer that does not add it (torchtune) sees it too.
+DEFAULT_SYSTEM: dict[str, str] = {"qwen2.5": QWEN_DEFAULT_SYSTEM}
+
+# The token trainers append to a document (plain text) for a model of this format, by
+# default: the EOS of the chat model's tokenizer. Qwen2.5-Instruct's eos_token is
+# <|im_end|> (TRL's text path appends it, torchtune's Qwen2_5Tokenizer and LLaMA-Factory's
+# `qwen` template too); LLaMA-Factory's pretraining path and torchtune's Llama-3 tokenizer
+# end a llama3 document with <|end_of_text|>; Mistral's tokenizers with </s>.
+DOCUMENT_END: dict[str, str] = {
+    "qwen2.5": "<|im_end|>",
+    "chatml": "<|im_end|>",
+    "llama3": "<|end_of_text|>",
+    "saiga_mistral": "</s>",
+    "mistral_nemo": "</s>",
+}
+
+
 def get_format(name: str) -> Callable[[Messages], str]:
     """The renderer for a format name: a built-in one or `hf:PATH`."""
     if name.startswith("hf:"):
@@ -138,6 +161,53 @@ def stop_tokens(name: str) -> tuple[str, ...]:
         return _hf_template(name[3:]).stops
     get_format(name)  # a clear error for an unknown name
     return STOP_TOKENS[name]
+
+
+def document_end(name: str) -> str:
+    """The token a trainer appends to a document for this format (hf:PATH: the folder's
+    eos_token)."""
+    if name.startswith("hf:"):
+        eos = _hf_template(name[3:]).specials.get("eos_token")
+        if eos is None:
+            raise UserError(
+                f"{name}: tokenizer_config.json names no eos_token, the token that ends a document"
+            )
+        return eos
+    get_format(name)
+    return DOCUMENT_END[name]
+
+
+def explicit_system(name: str, messages: Messages) -> Messages:
+    """`messages` with the system prompt the format's template would add written out: the
+    conversation a trainer must be given to see what `text` holds."""
+    default = DEFAULT_SYSTEM.get(name)
+    if default is None or (messages and messages[0]["role"] == "system"):
+        return messages
+    return [{"role": "system", "content": default}, *messages]
+
+
+class _Encodes(Protocol):
+    name: str
+
+    def encode(self, text: str) -> list[int]: ...
+
+
+def check_tokenizer_fits(tok: _Encodes, fmt: str, option: str = "--tokenizer") -> None:
+    """A chat format's end-of-turn token must be one token of the tokenizer, or the counts
+    and ids are not the model's (llama3 markup through the Qwen vocabulary costs 7 tokens
+    per <|eot_id|> where Llama-3 has one)."""
+    # Only the tokens the template writes (an hf: folder lists every special token it has).
+    probe = get_format(fmt)(
+        [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]
+    )
+    for stop in (s for s in stop_tokens(fmt) if s in probe):
+        n = len(tok.encode(stop))
+        if n != 1:
+            raise UserError(
+                f"{option} {tok.name} splits {stop} (chat format {fmt}) into {n} tokens, so token "
+                "counts would be in another model's vocabulary; pass that model's tokenizer: "
+                f"{option} PATH (its tokenizer.json or model folder)"
+            )
 
 
 # --- which models use which format ------------------------------------------------

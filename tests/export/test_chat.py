@@ -4,7 +4,9 @@ Sources of the expected strings:
 - Qwen2.5-Instruct tokenizer_config.json chat_template (ChatML, Qwen's default system).
 - Meta-Llama-3-8B-Instruct tokenizer_config.json chat_template (also saiga_llama3_8b;
   rulm self_instruct/internal_prompts/llama3.json).
-- Saiga Mistral: IlyaGusev/rulm self_instruct/internal_prompts/saiga_v2.json.
+- Saiga Mistral: IlyaGusev/rulm self_instruct/internal_prompts/saiga_v2.json with the
+  training code that applies it (src/util/chat.py, src/dataset.py), at commit
+  7dea0d02b6d58aa372fa943d17c1e784504462e1: see test_saiga_formats_are_rulms_training_text.
 - Mistral-Nemo (Tekken V3): mistralai/cookbook concept-deep-dive/tokenization/templates.md
   and mistral-common InstructTokenizerV2+ (system prompt before the last user message).
 """
@@ -51,7 +53,7 @@ EXPECTED = {
         "<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n4<|eot_id|>"
     ),
-    "saiga_mistral": "<s>system\nYou are terse.</s><s>user\nWhat is 2+2?</s><s>bot\n4</s>",
+    "saiga_mistral": "<s>system\nYou are terse.</s>\n<s>user\nWhat is 2+2?</s>\n<s>bot\n4</s>",
     "mistral_nemo": "<s>[INST]You are terse.\n\nWhat is 2+2?[/INST]4</s>",
 }
 STOP = {
@@ -139,7 +141,74 @@ def test_mistral_nemo_rejects_roles_that_do_not_alternate():
 
 
 def test_saiga_mistral_names_the_assistant_bot():
-    assert get_format("saiga_mistral")(CONV[1:]) == "<s>user\nWhat is 2+2?</s><s>bot\n4</s>"
+    assert get_format("saiga_mistral")(CONV[1:]) == "<s>user\nWhat is 2+2?</s>\n<s>bot\n4</s>"
+
+
+# rulm's templates, as published (IlyaGusev/rulm at 7dea0d02b6d58aa372fa943d17c1e784504462e1,
+# self_instruct/internal_prompts/saiga_v2.json and llama3.json).
+RULM_TEMPLATES = {
+    "saiga_mistral": {
+        "system_message_template": "<s>{role}\n{content}</s>\n",
+        "user_message_template": "<s>{role}\n{content}</s>\n",
+        "bot_message_template": "<s>{role}\n{content}</s>\n",
+        "user_role": "user",
+        "bot_role": "bot",
+        "system_role": "system",
+    },
+    "llama3": {
+        "system_message_template": (
+            "<|begin_of_text|><|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>"
+        ),
+        "user_message_template": "<|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>",
+        "bot_message_template": "<|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>",
+        "user_role": "user",
+        "bot_role": "assistant",
+        "system_role": "system",
+    },
+}
+# The tokenizers rulm trains with: saiga_mistral_7b.json names Mistral (bos <s>, eos </s>);
+# train_unsloth.py sets Llama-3's eos to <|eot_id|> (bos <|begin_of_text|>).
+RULM_SPECIALS = {"saiga_mistral": ("<s>", "</s>"), "llama3": ("<|begin_of_text|>", "<|eot_id|>")}
+
+
+def rulm_training_text(fmt: str, messages: list[dict]) -> str:
+    """What rulm's ChatDataset trains on, at the level of text: Conversation.expand and
+    format_message (roles mapped, contents stripped, one template per message), then
+    convert_record's ends: a bos when the first message does not start with it, the last
+    piece dropped when the one before it is the eos (the `\\n` after the final `</s>`),
+    an eos when the text does not end with it."""
+    t = RULM_TEMPLATES[fmt]
+    roles = {"user": t["user_role"], "assistant": t["bot_role"], "system": t["system_role"]}
+    kinds = {"user": "user", "assistant": "bot", "system": "system"}
+    pieces = [
+        t[f"{kinds[m['role']]}_message_template"].format(
+            role=roles[m["role"]], content=m["content"].strip()
+        )
+        for m in messages
+    ]
+    text = "".join(pieces)
+    bos, eos = RULM_SPECIALS[fmt]
+    if not text.startswith(bos):
+        text = bos + text
+    if text.endswith(eos + "\n"):
+        text = text[:-1]
+    if not text.endswith(eos):
+        text += eos
+    return text
+
+
+@pytest.mark.parametrize("fmt", sorted(RULM_TEMPLATES))
+@pytest.mark.parametrize(
+    "messages",
+    [
+        CONV,
+        CONV[1:],
+        [*CONV, {"role": "user", "content": " Twice? "}, {"role": "assistant", "content": "8\n"}],
+        [{"role": "system", "content": SAIGA_SYSTEM}, *CONV[1:]],
+    ],
+)
+def test_saiga_formats_are_rulms_training_text(fmt, messages):
+    assert get_format(fmt)(messages) == rulm_training_text(fmt, messages)
 
 
 def test_unknown_format_is_a_user_error():

@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 import synth
-from synth.chat import chatml, mistral_nemo
+from synth.chat import QWEN_DEFAULT_SYSTEM, chatml, get_format, mistral_nemo
 from synth.cli.export import export as export_command
 from synth.cli.main import Group
 from synth.curriculum.check import read_rows
 from synth.errors import UserError
-from synth.export import FORMATS, IGNORE_INDEX, export, labels_for
+from synth.export import FORMATS, IGNORE_INDEX, export, labels_for, trainer_conversation
 from synth.tokenizer import load_tokenizer
 
 COLUMNS = ["id", "text", "messages", "n_tokens"]
@@ -104,9 +104,28 @@ def test_messages_for_trl_and_axolotl(corpora, tier, tmp_path):
     ds = load("json", tmp_path / "x", tmp_path / "cache")
     assert res.rows == len(ds) == len(rows)
     assert ds.column_names == ["messages"]
+    tok = load_tokenizer("qwen2.5")
+    qwen = get_format("qwen2.5")
+    seen = 0
     for got, row in zip(ds["messages"], rows):
-        want = chat(row) or [{"role": "assistant", "content": row[1]}]
+        # Qwen's default system prompt is written out; a document is the reply to an
+        # empty user turn (torchtune's validate_messages wants a user turn first).
+        want = chat(row) or [
+            {"role": "user", "content": ""},
+            {"role": "assistant", "content": row[1]},
+        ]
+        if want[0]["role"] != "system":
+            want = [{"role": "system", "content": QWEN_DEFAULT_SYSTEM}, *want]
         assert got == want
+        assert got[-1]["role"] == "assistant" and [m["role"] for m in got][1:2] == ["user"]
+        if chat(row) is not None:
+            assert qwen(got) == row[1]  # a chat trainer renders exactly `text`
+        seen += len(tok.encode(qwen(got)))
+    assert res.tokens == seen and res.corpus_tokens == sum(r[3] for r in rows)
+    docs = sum(chat(r) is None for r in rows)
+    assert res.documents == docs
+    # what documents cost as replies to an empty prompt under Qwen's default system prompt
+    assert (res.tokens > res.corpus_tokens) == (docs > 0)
 
 
 def check_llama_factory_entry(dest: Path, ds: datasets.Dataset, formatting: str) -> dict:
@@ -122,6 +141,41 @@ def check_llama_factory_entry(dest: Path, ds: datasets.Dataset, formatting: str)
     return entry
 
 
+# LLaMA-Factory's reading of a sharegpt row, from hiyouga/LLaMA-Factory at
+# ff6d4d12eeb035d6ce06805a5733dd7b29f2ac30: src/llamafactory/data/converter.py
+# (SharegptDatasetConverter: a first turn tagged `system_tag` is the system prompt, then
+# the turns must alternate user/assistant tags, else the example is skipped) and
+# src/llamafactory/data/template.py, template "qwen" (format_system, format_user,
+# format_assistant slots and default_system, used when the system prompt is empty).
+LF_QWEN = {
+    "system": "<|im_start|>system\n{{content}}<|im_end|>\n",
+    "user": "<|im_start|>user\n{{content}}<|im_end|>\n<|im_start|>assistant\n",
+    "assistant": "{{content}}<|im_end|>\n",
+    "default_system": "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.",
+}
+
+
+def llama_factory_qwen_text(rec: dict, entry: dict) -> str | None:
+    """The text LLaMA-Factory's `qwen` template encodes for one sharegpt record (None
+    where its converter would skip the example)."""
+    tags = entry["tags"]
+    conv = rec[entry["columns"]["messages"]]
+    system = ""
+    if tags.get("system_tag") and conv and conv[0][tags["role_tag"]] == tags["system_tag"]:
+        system, conv = conv[0][tags["content_tag"]], conv[1:]
+    elif "system" in entry["columns"]:
+        system = rec[entry["columns"]["system"]]
+    accept = (tags["user_tag"], tags["assistant_tag"])
+    if len(conv) % 2 or any(m[tags["role_tag"]] != accept[i % 2] for i, m in enumerate(conv)):
+        return None
+    text = LF_QWEN["system"].replace("{{content}}", system or LF_QWEN["default_system"])
+    for i, m in enumerate(conv):
+        text += LF_QWEN["user" if i % 2 == 0 else "assistant"].replace(
+            "{{content}}", m[tags["content_tag"]]
+        )
+    return text
+
+
 @pytest.mark.parametrize("tier", ["command", "structural"])
 def test_sharegpt_for_llama_factory(corpora, tier, tmp_path):
     out, rows = corpora[tier]
@@ -130,21 +184,23 @@ def test_sharegpt_for_llama_factory(corpora, tier, tmp_path):
     assert len(ds) == len(rows)
     entry = check_llama_factory_entry(tmp_path / "x", ds, "sharegpt")
     tags = entry["tags"]
-    convs = ds[entry["columns"]["messages"]]
-    systems = ds[entry["columns"]["system"]]
-    for conv, system, row in zip(convs, systems, rows):
-        # LLaMA-Factory's SharegptDatasetConverter skips a conversation unless it is
-        # user/assistant pairs (src/llamafactory/data/converter.py): every row must pass.
-        roles = [m[tags["role_tag"]] for m in conv]
-        assert roles == [tags["user_tag"], tags["assistant_tag"]] * (len(roles) // 2) != []
-        values = [m[tags["content_tag"]] for m in conv]
+    qwen = get_format("qwen2.5")
+    for rec, row in zip(ds, rows):
+        conv = rec[entry["columns"]["messages"]]
+        # the system prompt is a turn of the conversation, which LLaMA-Factory reads
+        # through system_tag and torchtune's ShareGPTToMessages keeps (it ignores a
+        # top-level `system` field)
+        assert conv[0][tags["role_tag"]] == tags["system_tag"] == "system"
+        text = llama_factory_qwen_text(rec, entry)
+        assert text is not None, row[0]  # every row passes the converter
         msgs = chat(row)
         if msgs is None:
-            assert (values, system) == (["", row[1]], "")
+            assert text == qwen(trainer_conversation({"messages": None, "text": row[1]}, "qwen2.5"))
+            assert text.endswith(
+                f"<|im_start|>user\n<|im_end|>\n<|im_start|>assistant\n{row[1]}<|im_end|>\n"
+            )
         else:
-            own_system = [m["content"] for m in msgs if m["role"] == "system"]
-            assert values == [m["content"] for m in msgs if m["role"] != "system"]
-            assert [system] == (own_system or [""])
+            assert text == row[1]  # LLaMA-Factory trains on exactly `text`
 
 
 @pytest.mark.parametrize("tier", ["command", "structural"])
@@ -162,6 +218,8 @@ def test_alpaca_for_llama_factory(corpora, tier, tmp_path):
             assert turns == ["", row[1]]
         else:
             assert turns == [m["content"] for m in msgs if m["role"] != "system"]
+        own = [m["content"] for m in msgs or [] if m["role"] == "system"]
+        assert rec[cols["system"]] == (own[0] if own else QWEN_DEFAULT_SYSTEM)
 
 
 @pytest.mark.parametrize(("to", "kind"), [("jsonl", "json"), ("parquet", "parquet")])
@@ -204,14 +262,43 @@ def test_tokenized_labels_only_assistant_tokens(corpora, tier, tmp_path):
     tok = load_tokenizer("qwen2.5")
     for rec, (rid, text, msgs, n_tokens) in zip(ds, rows):
         ids, labels = rec["input_ids"], rec["labels"]
-        assert ids == tok.encode(text) and len(ids) == n_tokens, rid
         assert rec["attention_mask"] == [1] * len(ids)
         if msgs is None:
+            # a document is learned whole and ends as trainers end plain text for
+            # Qwen2.5-Instruct (its eos_token), so packed documents stay apart
+            assert ids == tok.encode(text) + tok.encode("<|im_end|>") and len(ids) == n_tokens + 1
             assert labels == ids
             continue
+        assert ids == tok.encode(text) and len(ids) == n_tokens, rid
         learned = [tok.enc.decode(r) for r in runs(ids, labels)]
         assert learned == [m["content"] + "<|im_end|>" for m in msgs if m["role"] == "assistant"]
-    assert res.tokens == sum(r[3] for r in rows)
+    assert res.tokens == sum(r[3] for r in rows) + sum(r[2] is None for r in rows)
+    assert res.documents == sum(r[2] is None for r in rows)
+
+
+# Axolotl, from axolotl-ai-cloud/axolotl at 067b021c8b87a9e5e380b9173c704cf7340e30f5:
+# src/axolotl/utils/data/wrappers.py `_is_dataset_already_tokenized` (a Dataset with
+# input_ids, attention_mask and labels features is used as it is) and
+# src/axolotl/prompt_strategies/chat_template.py (defaults field_messages="messages",
+# message_property_mappings {"role": "role", "content": "content"}; the conversation is
+# rendered with the tokenizer's own chat template).
+AXOLOTL_PRETOKENIZED = ("input_ids", "attention_mask", "labels")
+AXOLOTL_CHAT_FIELDS = ("messages", {"role", "content"})
+
+
+def test_axolotl_reads_both_exports(corpora, tmp_path):
+    out, rows = corpora["structural"]
+    export(out, "tokenized", tmp_path / "tok")
+    ds = load("parquet", tmp_path / "tok", tmp_path / "cache")
+    assert all(c in ds.features for c in AXOLOTL_PRETOKENIZED)
+    export(out, "messages", tmp_path / "chat")
+    ds = load("json", tmp_path / "chat", tmp_path / "cache")
+    field_messages, props = AXOLOTL_CHAT_FIELDS
+    qwen = get_format("qwen2.5")
+    for rec, row in zip(ds[field_messages], rows):
+        assert all(set(m) == props for m in rec)
+        if chat(row) is not None:
+            assert qwen(rec) == row[1]
 
 
 def test_tokenized_in_another_chat_format(corpora, tmp_path):
@@ -257,7 +344,7 @@ def test_tokenized_with_a_local_hf_tokenizer(corpora, tmp_path):
 
 def test_tokenized_refuses_markup_the_tokenizer_does_not_know(corpora, tmp_path):
     out, _ = corpora["command"]
-    with pytest.raises(UserError, match="<\\|eot_id\\|>"):
+    with pytest.raises(UserError, match="splits <\\|eot_id\\|>"):
         export(out, "tokenized", tmp_path / "x", format_model="llama3")
     assert not any((tmp_path / "x").glob("*"))
 
@@ -303,6 +390,7 @@ def test_cli(corpora, tmp_path):
     ok = runner.invoke(cli, ["export", str(out), "--to", "sharegpt", "--dest", str(tmp_path / "x")])
     assert ok.exit_code == 0, ok.output
     assert f"{len(rows):,} rows as sharegpt" in ok.output
+    assert "tokens a trainer sees:" in ok.output
     bad = runner.invoke(
         cli,
         ["export", str(out), "--to", "messages", "--dest", str(tmp_path / "y"), "--tokenizer", "x"],

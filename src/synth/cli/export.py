@@ -15,9 +15,10 @@ from synth.export import FORMATS
     "to",
     required=True,
     type=click.Choice(FORMATS),
-    help="messages (TRL, Axolotl chat_template), sharegpt or alpaca (LLaMA-Factory, with "
-    "dataset_info.json), jsonl or parquet (every column), tokenized (input_ids, "
-    "attention_mask, labels with assistant-only loss).",
+    help="messages (TRL, Axolotl chat_template, torchtune openai, rulm), sharegpt or alpaca "
+    "(LLaMA-Factory, with dataset_info.json; torchtune sharegpt), jsonl or parquet (every "
+    "column), tokenized (input_ids, attention_mask, labels with assistant-only loss: TRL, "
+    "Axolotl).",
 )
 @click.option("--dest", required=True, metavar="DIR", help="Folder to write the export to.")
 @click.option(
@@ -53,13 +54,13 @@ def export(
       synth export outputs/command --to tokenized --format-model llama3 \\
           --tokenizer models/saiga_llama3_8b --dest exports/command-saiga
 
-    Documents (rows without messages) are kept in place: as an assistant turn with no
-    prompt for messages/sharegpt/alpaca, learned whole when tokenized.
+    Documents (rows without messages) are kept in place: as the reply to an empty user
+    turn for messages/sharegpt/alpaca, learned whole and ended with the model's EOS when
+    tokenized. The last line counts the tokens a trainer sees beside the corpus's n_tokens.
     """
     from synth.export import export as run
+    from synth.export import trainer_tokens_line
 
     res = run(out, to, dest, tokenizer=tokenizer, format_model=format_model, overwrite=overwrite)
-    extra = ""
-    if to == "tokenized":
-        extra = f", {res.tokens:,} tokens ({res.trained_tokens:,} with labels)"
-    click.echo(f"{dest}: {res.rows:,} rows as {to} in {', '.join(res.files)}{extra}")
+    click.echo(f"{dest}: {res.rows:,} rows as {to} in {', '.join(res.files)}")
+    click.echo(trainer_tokens_line(res))

@@ -62,7 +62,7 @@ from synth.cli.options import server_options
     default="100M",
     show_default=True,
     metavar="N",
-    help="Close a shard after this many tokens (or 500 MB, whichever first).",
+    help="Close a shard at the row that brings it to this many tokens (or 500 MB).",
 )
 @click.option(
     "--tokenizer",

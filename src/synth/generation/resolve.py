@@ -21,7 +21,7 @@ from typing import Any
 
 from synth import __version__
 from synth.backends.options import backend_options, fingerprint_options
-from synth.chat import get_format, infer_format, resolve_system_prompt
+from synth.chat import check_tokenizer_fits, get_format, infer_format, resolve_system_prompt
 from synth.curriculum.concepts import build_graph
 from synth.curriculum.tier import TierConfig, load_tier
 from synth.errors import UserError
@@ -32,7 +32,7 @@ from synth.generation.config import GenerateConfig, parse_langs
 from synth.generation.unit import Producer, Settings, WorkerSetup
 from synth.templating import TemplateLibrary
 from synth.templating.item import family_params
-from synth.tokenizer import Tokenizer, load_tokenizer
+from synth.tokenizer import BUILTIN, Tokenizer, load_tokenizer
 from synth.units import human, parse_count
 from synth.world import load_world
 from synth.world.fictional import build_world, sizes
@@ -87,6 +87,10 @@ def resolve(config: GenerateConfig) -> Resolved:
     system = resolve_system_prompt(config.system_prompt)
     check_templates(tier, lib, langs)
     tok = load_tokenizer(config.tokenizer)
+    # Budgets are counted in the target model's tokens: the built-in vocabulary must have
+    # the format's markup (a tokenizer.json passed is the user's own choice).
+    if config.tokenizer in BUILTIN:
+        check_tokenizer_fits(tok, chat_format)
     world = None
     world_knobs: dict[str, Any] = {}
     entities = kinds = 0

@@ -88,6 +88,7 @@ class _State:
     seconds: dict = field(default_factory=dict)  # CPU seconds per step, summed over units
     llm: dict = field(default_factory=dict)  # LLM backend counters, summed over units
     stalls: int = 0  # make-up rounds in a row that added almost nothing
+    carry: Any = None  # rows of the open shard when a shard closed inside a unit
 
 
 STATE = Path(".synth") / "state.pkl"
@@ -127,6 +128,7 @@ class _Generation:
         st.stage_produced = st.stage_produced or [0] * n
         stage_acc = _StageAccumulator(cfg, run.stage_concepts, st.stages, st.rows)
         writer = ShardWriter(self.out, SCHEMA, run.shard_tokens, shards=list(st.shards))
+        writer.restore(st.carry)
         self.manifest = self._manifest(plan, st, stage_acc, "running")
         bar = _progress(run.config, run.budget)
         bar.update(st.kept_tokens)
@@ -253,7 +255,7 @@ class _Generation:
             else:
                 st.pending = [p for p in st.pending if p[0] != res.unit]
             st.llm = add_counters(st.llm, res.llm)
-            if writer.write_unit(res.unit, table, tokens) is not None:
+            if writer.write_unit(res.unit, table, tokens):
                 self._checkpoint(plan, st, stage_acc, writer)
             for k, v in res.seconds.items():
                 st.seconds[k] = st.seconds.get(k, 0.0) + v
@@ -328,6 +330,7 @@ class _Generation:
 
     def _checkpoint(self, plan, st: _State, stage_acc, writer) -> None:
         st.shards = list(writer.shards)
+        st.carry = writer.carry
         st.stages, st.rows = stage_acc.stages, stage_acc.rows
         (self.out / STATE).parent.mkdir(exist_ok=True)
         write_pickle(self.out / STATE, st)

@@ -38,7 +38,6 @@ def place_entry(ctx: ItemContext) -> Draw:
         place = values[ctx.rng.randrange(len(values))]
     found = w.residents(by, place, limit=4 * ctx.params.residents)
     residents = ctx.rng.sample(found, min(len(found), ctx.params.residents))
-    residents.sort(key=lambda e: e.id)
     rows = [
         {"name": e.id, "job": e.attrs.get(also, "") if also != by else "", "kind": e.kind}
         for e in residents
