@@ -4,6 +4,9 @@ python bench/scale.py workers            # tokens/s per tier at 1, 2 and N worke
 python bench/scale.py memory             # peak RSS at two budgets 10x apart
 python bench/scale.py ray                # the same run on a local Ray cluster vs local
 python bench/scale.py breakdown          # where one process spends its time
+python bench/scale.py budgets --tier ontology --budgets 20M,300M --workers 2
+                                         # real runs at two budgets, back to back: tokens/s
+                                         # (wall and per CPU-second), peak RSS, rejected
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ import json, resource, sys, time, synth
 kw = json.loads(sys.argv[1])
 t = time.perf_counter()
 m = synth.generate(synth.GenerateConfig(progress=False, **kw))
-peak = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-print(json.dumps({"tokens": m["totals"]["tokens"], "seconds": time.perf_counter() - t, "rss_mib": peak / 1024}))
+use = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+peak = max(u.ru_maxrss for u in use)
+cpu = sum(u.ru_utime + u.ru_stime for u in use)
+t_ = m["totals"]
+print(json.dumps({"tokens": t_["tokens"], "seconds": time.perf_counter() - t, "rss_mib": peak / 1024,
+                  "cpu_seconds": cpu, "drawn": t_["drawn"], "rejected": t_["rejected"], "rows": t_["rows"],
+                  "stage_shares": m["schedule"]["stage_shares"]}))
 """
 
 
@@ -97,11 +105,29 @@ def breakdown(args) -> None:
         print(f"  {'other':<15}{total - sum(steps.values()):>8.2f} s")
 
 
+def budgets(args) -> None:
+    """Real runs, back to back in this session: the larger budget should keep the smaller
+    one's speed (per CPU-second too, which a loaded machine disturbs less) and memory."""
+    print(
+        f"{'budget':>8} {'tokens/s':>10} {'tokens/cpu-s':>13} {'peak MiB':>9} {'rejected':>16} stage shares (planned/delivered)"
+    )
+    for b in args.budgets.split(","):
+        r = run(tier=args.tier, tokens=b, workers=args.workers)
+        shares = " ".join(f"{s['planned']:.0%}/{s['delivered']:.1%}" for s in r["stage_shares"])
+        print(
+            f"{b:>8} {r['tokens'] / r['seconds']:>10,.0f} {r['tokens'] / r['cpu_seconds']:>13,.0f}"
+            f" {r['rss_mib']:>9.0f} {r['rejected']:>7,} ({r['rejected'] / max(1, r['drawn']):.1%})  {shares}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("what", choices=["workers", "memory", "ray", "breakdown"])
+    ap.add_argument("what", choices=["workers", "memory", "ray", "breakdown", "budgets"])
+    ap.add_argument("--tier", default="ontology")
+    ap.add_argument("--budgets", default="20M,300M")
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tokens", default="5M")
     ap.add_argument("--tiers", default="command,structural,ontology")
     args = ap.parse_args()

@@ -359,13 +359,13 @@ class FictionalWorld(World):
         if i is None:  # a place or a kind: what the world states about it is given
             return Closure(self.place_facts.get(ident, []), [])
         e = self.entity(i)
-        facts = [(e.id, ISA, e.kind), *e.attr_facts()]
         links = set(self.links_of(e.id))
         links.update(f for f in self.block_links(i) if f[1] in TRANSITIVE)
-        facts.extend(sorted(links))
         chain = [e.kind, *self.ancestors(e.kind)]
         rules = [r for k in chain for r in self.kind_rules(k) + self._rules_of_kind.get(k, [])]
-        return Closure(facts, rules + self._algebra)
+        c = Closure([(e.id, ISA, e.kind), *sorted(links)], rules + self._algebra)
+        c.add_given(e.attr_facts())  # attributes: no rule of a fictional world reads them
+        return c
 
     @property
     def closure(self) -> Closure:  # type: ignore[override]

@@ -278,14 +278,19 @@ class World:
             "proof": proof,
         }
 
-    def document_formal(self, states: Sequence[Triple], extra_rules: Sequence[str] = ()) -> dict:
+    def document_formal(
+        self, states: Sequence[Triple], extra_rules: Sequence[str] = (), about: str | None = None
+    ) -> dict:
         """A document's formal form: what it states, and the given facts and rules those
-        statements rest on (so anyone can re-derive every stated fact)."""
+        statements rest on (so anyone can re-derive every stated fact). `about`: the
+        being the document is about, whose closure holds most of what it states (its
+        links from either side among them), tried first."""
         facts: set[Triple] = set()
         rules: list[str] = list(extra_rules)
+        main = self.closure_of(about) if about is not None else None
         for f in states:
             f = tuple(f)
-            c = self.closure_of(f[0])
+            c = main if main is not None and f in main.why else self.closure_of(f[0])
             if f in c.why:
                 leaves, used = c.support(f)
             else:  # a fact about something the closure does not hold (a place): given

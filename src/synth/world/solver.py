@@ -85,6 +85,15 @@ class Closure:
                 if f[1].startswith("not:") and negate(f) in self.why:
                     raise Contradiction(negate(f))
 
+    def add_given(self, facts: Iterable[Triple]) -> None:
+        """Given facts no rule's premise can match (a being's colour, its birth year):
+        held by the closure, but not run through the rules. The caller vouches that no
+        premise mentions their relations."""
+        for f in facts:
+            f = tuple(f)  # type: ignore[assignment]
+            if f not in self.why:
+                self._add(f, None)
+
     def _add(self, f: Triple, why) -> None:
         self.why[f] = why
         self._by_rel[f[1]].add(f)

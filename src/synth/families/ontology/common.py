@@ -154,5 +154,7 @@ def rule_view(w: World, rule_id: str) -> dict[str, Any]:
     }
 
 
-def document_formal(w: World, states: list[Triple], extra_rules: list[str] = ()) -> dict:
-    return w.document_formal(states, extra_rules)
+def document_formal(
+    w: World, states: list[Triple], extra_rules: list[str] = (), about: str | None = None
+) -> dict:
+    return w.document_formal(states, extra_rules, about)

@@ -21,6 +21,6 @@ def derivation(ctx: ItemContext) -> Draw:
     ]
     return Draw(
         vars={"entity": eid, "kind": w.entity_by_id[eid].kind, "items": items},
-        formal=document_formal(w, facts),
+        formal=document_formal(w, facts, about=eid),
         difficulty=max((x["depth"] for x in items), default=1),
     )

@@ -47,6 +47,6 @@ def entity_profile(ctx: ItemContext) -> Draw:
     # `params.fullnames: false` names the entity in the first sentence only.
     return Draw(
         vars={"e": e, "shuffled": ctx.params.shuffle, "fullnames": ctx.params.fullnames},
-        formal=document_formal(w, states),
+        formal=document_formal(w, states, about=e["name"]),
         difficulty=1,
     )

@@ -44,6 +44,6 @@ def timeline(ctx: ItemContext) -> Draw:
     states = list(dict.fromkeys(states))
     return Draw(
         vars={"e": e, "events": events, "all_facts": [list(f) for f in states]},
-        formal=document_formal(w, states),
+        formal=document_formal(w, states, about=name),
         difficulty=1,
     )
