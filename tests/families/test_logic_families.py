@@ -180,7 +180,10 @@ def test_formal_rederives(lib, tid):
     for seed, d in cases(tid, seeds=10):
         _, draw, _, _ = render(lib, tid, seed, d)
         f = draw.formal
-        assert set(f) == {"facts", "rules", "query", "assumption", "answer", "proof"}
+        written = {"steps", "first_invalid", "supposed", "replaces", "original_answer"}
+        assert set(f) - written == {"facts", "rules", "query", "assumption", "answer", "proof"}
+        steps = [s["formal"] for s in draw.vars.get("derivation") or draw.vars["steps"]]
+        assert f.get("steps", f["proof"]) == steps, "formal has the steps the text writes"
         assert f["assumption"] in ("closed", "open")
         answer, level = naive_answer(f)
         assert answer == f["answer"] == draw.answer, (tid, seed, d)

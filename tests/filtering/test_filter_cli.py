@@ -166,7 +166,7 @@ def test_lang_none_and_only_narrow_the_chain(outside, tmp_path):
         "near_late": "near_dup",
     }
     assert report(tmp_path / "b")["disabled"] == [
-        "length", "language", "entropy", "compression", "repetition", "answer",
+        "length", "language", "entropy", "compression", "repetition", "answer", "steps",
         "contamination", "balance", "diversity",
     ]  # fmt: skip
 

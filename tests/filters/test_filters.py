@@ -26,7 +26,7 @@ from synth.filters import (
 from synth.filters.answer import AnswerFilter, normalize_answer
 from synth.filters.balance import BalanceFilter
 from synth.filters.compression import CompressionFilter
-from synth.filters.contamination import ContaminationFilter
+from synth.filters.contamination import ContaminationFilter, Probe, task_key
 from synth.filters.diversity import DiversityFilter
 from synth.filters.entropy import EntropyFilter, char_entropy
 from synth.filters.exact_dedup import ExactDedupFilter, normalize
@@ -510,6 +510,51 @@ def test_contamination_near_needs_the_whole_question_near_too():
     assert chain.reason(chat(copy, "Answer: True", template="rel")) == "contamination_near"
 
 
+def test_contamination_is_the_same_task_and_input_never_the_same_instruction():
+    """A probe encodes "drir"; a train row of the same cipher encodes "nos": the same
+    instruction, another item. They share all but a few shingles of their question, so
+    the near check took them for a leak (5 rows of the quick-start command corpus, 94
+    rejected at 100M); with `formal` on both sides the task decides. The same task and
+    input asked in other words is a leak, and is caught."""
+    rng = random.Random(12)
+    rules = (
+        "Letter code: each letter is replaced by its position in the alphabet"
+        " (a = 1, b = 2, ..., z = 26).\nThe numbers are joined with hyphens.\n"
+    )
+
+    def formal(word: str) -> str:
+        codes = "-".join(str(ord(c) - 96) for c in word)
+        inp = {"cipher": "positions", "direction": "encode", "key": [], "source": word}
+        return json.dumps({"task": "mapping.positions", "input": inp, "expected": codes})
+
+    def cipher(word: str, *, lead: str = "Encode", with_formal: bool = True) -> Row:
+        r = chat(f'{rules}{lead} "{word}".', "Answer: x", template="cipher")
+        r.formal = formal(word) if with_formal else None
+        return r
+
+    probes = [Probe(f'{rules}Encode "drir".', formal("drir"))]
+    probes += [Probe(wordy_sample(rng), None) for _ in range(20)]
+    for with_formal in (True, False):
+        chain = build_corpus_chain({"near_dedup": {"warmup": 10}}, probes=probes)
+        for _ in range(30):  # the template's own samples calibrate it
+            assert chain.reason(chat(wordy_sample(rng), "Answer: true", template="cipher")) is None
+        sibling = chain.reason(cipher("nos", with_formal=with_formal))
+        # without formal, only the text can tell: the near check stays as it was
+        assert sibling == (None if with_formal else "contamination_near"), with_formal
+    chain = build_corpus_chain({"near_dedup": {"warmup": 10}}, probes=probes)
+    reworded = cipher("drir", lead="Please write in this code the word")
+    assert chain.reason(reworded) == "contamination_task"
+    assert chain.reason(cipher("drir", lead="Encode", with_formal=False)) == "contamination_exact"
+    # a probe without formal is still compared with a formal row by its text
+    near_text = chat(change_words(probes[3].text, 1, rng), "Answer: unknown", template="wordy")
+    near_text.formal = formal("zzz")
+    for _ in range(30):
+        chain.reason(chat(wordy_sample(rng), "Answer: true", template="wordy"))
+    assert chain.reason(near_text) == "contamination_near"
+    assert task_key(formal("drir")) == task_key(json.loads(formal("drir")) | {"expected": "?"})
+    assert task_key(formal("drir")) != task_key(formal("nos")) and task_key("{oops") is None
+
+
 def test_contamination_ignores_short_questions_and_no_probes():
     f = ContaminationFilter(probes=["Is it true?"])
     assert f.reason(row("Is it true? Yes, it is true, and here is a long explanation.")) is None
@@ -652,7 +697,7 @@ def test_corpus_chain_survives_pickling():
 
 def test_build_chain_defaults_and_split():
     assert build_sample_chain({}).names == [
-        "length", "language", "entropy", "compression", "repetition", "answer"
+        "length", "language", "entropy", "compression", "repetition", "answer", "steps"
     ]  # fmt: skip
     assert build_corpus_chain({}).names == ["exact_dedup", "near_dedup", "balance", "diversity"]
     assert build_corpus_chain({}, probes=["a probe"]).names[1] == "contamination"

@@ -268,6 +268,32 @@ def test_check_formal_catches_what_does_not_follow():
     }
     assert "rex" in check_formal(_row(formal=json.dumps(doc)))
     assert "not valid JSON" in check_formal(_row(formal="{oops", answer="x"))
+    # the derivation steps re-derive too: each by its rule from what is known before it
+    step = {"rule": "r1", "uses": [["rex", "is_a", "dog"]], "derives": ["rex", "is", "loud"]}
+    assert check_formal(_row(formal=json.dumps({**q, "proof": [step]}), answer="true")) is None
+    for bad in (
+        {**step, "rule": "r9"},
+        {**step, "uses": [["rex", "is_a", "cat"]]},
+        {**step, "derives": ["rex", "is", "quiet"]},
+    ):
+        why = check_formal(_row(formal=json.dumps({**q, "proof": [bad]}), answer="true"))
+        assert "proof step 1 does not follow" in why, bad
+    flawed = {**q, "proof": [step], "steps": [{**step, "rule": "r9"}], "first_invalid": 1}
+    assert check_formal(_row(formal=json.dumps(flawed), answer="true")) is None
+    assert "formal says 2" in check_formal(
+        _row(formal=json.dumps({**flawed, "first_invalid": 2}), answer="true")
+    )
+    supposed = {
+        **q,
+        "proof": [step],
+        "supposed": "r1",
+        "replaces": None,
+        "original_answer": "false",
+    }
+    assert check_formal(_row(formal=json.dumps(supposed), answer="true")) is None
+    assert "original answer 'true'" in check_formal(
+        _row(formal=json.dumps({**supposed, "original_answer": "true"}), answer="true")
+    )
 
 
 @pytest.mark.slow
@@ -277,7 +303,7 @@ def test_planted_defects_are_in_the_verdict(generated, tmp_path):
     v = q["verdict"]
     assert q["verify"]["problems"] == [], "the manifest matches the planted shard"
 
-    wrong = find(v, "does not re-derive")
+    wrong = find(v, "does not re-derive from")
     assert (
         len(wrong) == 1
         and wrong[0]["severity"] == "critical"
@@ -311,6 +337,38 @@ def test_planted_defects_are_in_the_verdict(generated, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_a_command_corpus_has_no_false_leak_and_a_reworded_one_is_found(corpus, tmp_path):
+    """Rows that share a probe's instruction but not its input are other items (the
+    quick-start corpus had 5 `command.cipher` rows flagged critical for that); a train row
+    that asks a probe's task on the probe's input, in other words, is a leak."""
+    out, _ = corpus("command")
+    q = run_qa(QAConfig(path=str(out), out=str(tmp_path / "clean")))
+    assert not [p for p in q["verdict"] if p["severity"] == "critical"], q["verdict"]
+    assert q["correctness"]["steps"]["checked"] > 100
+    assert q["correctness"]["steps"]["miswritten"]["count"] == 0
+
+    dst = tmp_path / "planted"
+    shutil.copytree(out, dst)
+    rows = read_arrow(dst / "data-00000.arrow")
+    probes = read_arrow(next((dst / "eval").glob("*.arrow")))
+    probe = next(p for p in probes if p["template"] == "command.cipher")
+    i = next(i for i, r in enumerate(rows) if r["template"] == probe["template"])
+    messages = [dict(m) for m in probe["messages"]]
+    for m in messages:
+        if m["role"] == "user":  # the same question, reworded: no text check can match it
+            m["content"] = change_words(m["content"], random.Random(3), 2) + " Thanks!"
+    text = get_format("qwen2.5")(messages)
+    n = load_tokenizer("qwen2.5").count([text])[0]
+    rows[i].update(text=text, messages=messages, n_tokens=n, formal=probe["formal"])
+    rows[i].update(answer=probe["answer"])
+    write_shard(dst, rows)
+    q = run_qa(QAConfig(path=str(dst), out=str(tmp_path / "report")))
+    leak = find(q["verdict"], "eval probe leaked into train", "same formal task and input")
+    assert leak and leak[0]["severity"] == "critical" and rows[i]["id"] in leak[0]["ids"]
+    assert probe["id"] in leak[0]["evidence"]
+
+
 def test_a_changed_shard_byte_is_a_critical_problem(generated, tmp_path):
     out = tmp_path / "flipped"
     shutil.copytree(generated, out)

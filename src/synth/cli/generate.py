@@ -185,10 +185,10 @@ def rejection_note(manifest: dict) -> str | None:
     """One line when filters threw away much of what was drawn. The corpus still meets its
     budget, but mostly-duplicate draws mean the world is too small for the budget: the
     corpus says the same things over and over (or a filter band does not fit the data)."""
-    from synth.generation.run import rejected_share
+    from synth.generation.run import ledger_text, rejected_share
 
     t = manifest["totals"]
-    share = rejected_share(t["rejected"], t["rows"])
+    share = rejected_share(t["rejected"], t["drawn"])
     if share < REJECTED_NOTE_SHARE:
         return None
     reasons: dict[str, int] = {}
@@ -196,7 +196,7 @@ def rejection_note(manifest: dict) -> str | None:
         for r, n in manifest["filters"].get(side, {}).get("rejected", {}).items():
             reasons[r] = reasons.get(r, 0) + n
     top = sorted(reasons.items(), key=lambda rn: (-rn[1], rn[0]))[:3]
-    line = f"{share:.0%} of the samples drawn were rejected"
+    line = "filters " + ledger_text(t["rejected"], t["drawn"])
     line += f" ({', '.join(f'{r} {n:,}' for r, n in top)})" if top else ""
     dups = reasons.get("exact_dup", 0) + reasons.get("near_dup", 0)
     if dups * 2 >= sum(reasons.values()) > 0:

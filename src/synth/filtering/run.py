@@ -22,6 +22,9 @@ What outside rows lack:
   batch (en or ru by script, when 80% of the rows with enough letters agree); `--lang
   en|ru` declares it, `--lang none` turns the check off. Other scripts are not judged.
 - answer: checked only on rows with an `answer` column value.
+- steps: checked only on rows whose `formal` column records worked steps (synth's own).
+- contamination: probes and rows that both carry `formal` are compared by task identity,
+  the rest by their text.
 - groups: near-dedup counts what it finds per group and says what its threshold means
   for each group's rows; rows are compared across groups, on what is not boilerplate
   (passages learned from a sample of the whole corpus, read once before the filtering
@@ -49,7 +52,14 @@ import yaml
 from synth import __version__
 from synth.errors import RunStopped, UserError
 from synth.filtering.output import FORMATS, Sink, Staging, check_out, conform
-from synth.filters import CORPUS_FILTERS, SAMPLE_FILTERS, FilterChain, build_chain, content_of
+from synth.filters import (
+    CORPUS_FILTERS,
+    SAMPLE_FILTERS,
+    FilterChain,
+    Probe,
+    build_chain,
+    content_of,
+)
 from synth.filters.language import CYRILLIC_RE, LATIN_RE, LETTERS_RE
 from synth.filters.near_corpus import grouping_label
 from synth.filters.rejected import write_rejected
@@ -263,11 +273,11 @@ def _group_column(group: str | None, schema: pa.Schema, corpus: Corpus) -> str:
     return group
 
 
-def _probe_texts(probes: Corpus) -> list[str]:
-    """The eval probes' texts (few by nature: held in memory). Chats are rendered as
-    ChatML, the form the contamination guard splits into turns."""
+def _probe_texts(probes: Corpus) -> list[Probe]:
+    """The eval probes' texts and formal forms (few by nature: held in memory). Chats are
+    rendered as ChatML, the form the contamination guard splits into turns."""
     reader = RowReader("chatml")
-    return [r.text for _, rows in reader.rows(probes) for r in rows]
+    return [Probe(r.text, r.formal) for _, rows in reader.rows(probes) for r in rows]
 
 
 def detect_language(rows: list[Row]) -> tuple[str | None, dict[str, int]]:

@@ -1,7 +1,8 @@
 """The filter chain: small single-purpose steps, run in order, first rejection wins.
 
 Per-sample filters (stateless; safe to run in worker processes, whose stats are merged
-with `FilterChain.merge`): length, language, entropy, compression, repetition, answer.
+with `FilterChain.merge`): length, language, entropy, compression, repetition, answer,
+steps.
 Corpus filters (stateful; one process, rows in a fixed order): exact_dedup,
 contamination, near_dedup, balance, diversity (which only measures).
 
@@ -14,6 +15,7 @@ A tier's `filters:` mapping configures them; every key is optional (defaults sho
       repetition: {dup_line_frac: 0.3, loop_repeats: 4}  # see repetition.py
       language: {min_share: {en: 0.9, ru: 0.75}}   # or one number for both
       answer: {enabled: true}
+      steps: {enabled: true}
       exact_dedup: {}
       near_dedup: {bands: 14, rows: 8, ngram: 5, skeleton_share: 0.02, calibration: 200,
                    similarity: 0.8, sample_rows: 20000, boilerplate_rows: 10}  # see near_corpus
@@ -43,7 +45,7 @@ from synth.filters.base import (
     sample_content,
 )
 from synth.filters.compression import CompressionFilter
-from synth.filters.contamination import ContaminationFilter
+from synth.filters.contamination import ContaminationFilter, Probe
 from synth.filters.diversity import DiversityFilter
 from synth.filters.entropy import EntropyFilter
 from synth.filters.exact_dedup import ExactDedupFilter, U64Set
@@ -51,6 +53,7 @@ from synth.filters.language import LanguageFilter
 from synth.filters.length import LengthFilter
 from synth.filters.near_dedup import MinHasher, NearDedupFilter, TemplateSkeletons
 from synth.filters.repetition import RepetitionFilter
+from synth.filters.steps import StepsFilter
 
 SAMPLE_FILTERS: dict[str, type] = {
     f.name: f
@@ -61,6 +64,7 @@ SAMPLE_FILTERS: dict[str, type] = {
         CompressionFilter,
         RepetitionFilter,
         AnswerFilter,
+        StepsFilter,
     )
 }
 CORPUS_FILTERS: dict[str, type] = {
@@ -81,6 +85,7 @@ __all__ = [
     "Filter",
     "FilterChain",
     "MinHasher",
+    "Probe",
     "TemplateSkeletons",
     "U64Set",
     "build_chain",
@@ -135,10 +140,11 @@ def build_sample_chain(cfg: dict[str, Any] | None = None) -> FilterChain:
 
 def build_corpus_chain(
     cfg: dict[str, Any] | None = None,
-    probes: Iterable[str] = (),
+    probes: Iterable[str | Probe] = (),
     mixes: list[dict[str, float]] | None = None,
 ) -> FilterChain:
-    """The corpus filters: stateful, one chain, rows in a fixed order.
+    """The corpus filters: stateful, one chain, rows in a fixed order. `probes`: the eval
+    probes' texts, or `Probe`s (text and formal) to be compared by task identity too.
 
     near_dedup and contamination share one `TemplateSkeletons` (per-template skeleton
     calibration), built from near_dedup's settings; contamination is added only when
@@ -176,7 +182,9 @@ def build_corpus_chain(
     return FilterChain(filters)
 
 
-def build_chain(cfg: dict[str, Any] | None = None, *, probes: Iterable[str] = ()) -> FilterChain:
+def build_chain(
+    cfg: dict[str, Any] | None = None, *, probes: Iterable[str | Probe] = ()
+) -> FilterChain:
     """Every filter in one chain: the per-sample ones, then the corpus ones."""
     sample = build_sample_chain(cfg)
     corpus = build_corpus_chain(cfg, probes)

@@ -1,11 +1,17 @@
 """Eval probes must not leak into training data.
 
-Built from the probes' texts: full samples (plain or ChatML-wrapped) or just their
-prompts. Each probe and each train row is seen as (content, question): content is every
-turn but the system prompt (a default system prompt is no sample's own text); the
-question is the user turns, or for plain text what precedes the `Answer:` line.
-A train row is rejected when
+A train row and a probe are the same item when they pose the same task on the same
+input, however it is worded, or when their texts are the same; never because they share
+an instruction's wording (a cipher's rules with another word to encode are another item).
+
+Built from the probes' texts (full samples, plain or ChatML-wrapped, or just their
+prompts) and, where they have one, their `formal` form. Each probe and each train row is
+seen as (content, question): content is every turn but the system prompt (a default
+system prompt is no sample's own text); the question is the user turns, or for plain text
+what precedes the `Answer:` line. A train row is rejected when
 - its normalized content or question equals a probe's ("contamination_exact");
+- its `formal` task and input equal a probe's ("contamination_task"): `formal` without
+  what is computed from them (`task_key`), so a reworded question is caught too;
 - its content contains a probe's question, normalized, at word boundaries
   ("contamination_question"). Questions shorter than `min_question_words` words are
   skipped: they would match innocent text. Candidates are the places where the first
@@ -19,11 +25,17 @@ A train row is rejected when
   the *row's* template is removed from both sides, so a probe of that template is
   compared on its filled-in part and an unrelated probe keeps all its shingles. Until
   a template has a skeleton estimate (its first `warmup` rows) the near check is off
-  for it: on plain shingles every sibling of a probe would look like it.
+  for it: on plain shingles every sibling of a probe would look like it. A row and a
+  probe that both carry `formal` are compared by task identity only: their questions
+  being alike means they share wording, and their `formal` says whether they are the
+  same item. (The quick-start command corpus had 5 `command.cipher` rows flagged as
+  near copies of probes that encoded other words; at 100M tokens generation rejected
+  94 such rows.)
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +66,44 @@ from synth.filters.near_dedup import (
 from synth.row import Row
 
 _CHATML = re.compile(r"<\|im_start\|>([^\n<]*)\n?(.*?)(?:<\|im_end\|>|\Z)", re.S)
+# What `formal` holds that is computed from the task and its input, not part of them.
+COMPUTED = frozenset({"expected", "answer", "proof", "steps", "first_invalid", "original_answer"})
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An eval probe as the guard sees it: its text (or prompt) and its `formal` form."""
+
+    text: str
+    formal: str | None = None
+
+
+def task_key(formal: str | dict | None) -> int | None:
+    """A hash of what `formal` poses (the task and its input: for an instruction
+    `task` and `input`, for a logic item its facts, rules, query and assumption), without
+    what is computed from it; None without a `formal` object."""
+    if formal is None:
+        return None
+    if isinstance(formal, str):
+        try:
+            formal = json.loads(formal)
+        except json.JSONDecodeError:
+            return None
+    if not isinstance(formal, dict):
+        return None
+    if "task" in formal:
+        posed = {"task": formal["task"], "input": formal.get("input")}
+    else:
+        posed = {k: v for k, v in formal.items() if k not in COMPUTED}
+    canon = json.dumps(posed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return stable_hash64(canon)
+
+
+def row_task_key(row: Row) -> int | None:
+    """`task_key` of a row's formal, once per row while a chain works on it."""
+    return derived(row, "task_key", lambda r: task_key(r.formal))
+
+
 _SPECIAL = re.compile(r"<\|[^|>\s]*\|>")
 
 
@@ -135,7 +185,7 @@ class ContaminationFilter:
     min_jaccard: float = 0.7  # exact Jaccard that confirms an LSH candidate
     min_question_words: int = 4
     anchor_words: int = 8
-    probes: Iterable[str] = field(default=(), metadata={"config": False})
+    probes: Iterable[str | Probe] = field(default=(), metadata={"config": False})
     skeletons: TemplateSkeletons | None = field(default=None, metadata={"config": False})
     owns_skeletons: bool = field(default=False, metadata={"config": False})
 
@@ -150,15 +200,24 @@ class ContaminationFilter:
         elif not self.owns_skeletons:
             self.skeletons.shared = True  # its owner (near_dedup) must keep it calibrating
         self._exact: set[int] = set()
+        self._tasks: set[int] = set()  # task_key of the probes that carry formal
+        self._posed: list[bool] = []  # per probe: it carries formal (compared by task alone)
         self._questions: list[str] = []  # normalized, of min_question_words words or more
         questions = []
-        for text in self.probes:
+        for probe in self.probes:
+            text, key = (probe, None) if isinstance(probe, str) else (probe.text, None)
+            if isinstance(probe, Probe):
+                key = task_key(probe.formal)
+            if key is not None:
+                self._tasks.add(key)
+            self._posed.append(key is not None)
             content, question = probe_parts(text)
             norm_q = normalize(question)
             self._exact.update(text_key(t) for t in (normalize(content), norm_q) if t)
             if len(norm_q.split()) >= self.min_question_words:
                 self._questions.append(norm_q)
             questions.append(question)
+        self._all_posed = bool(self._posed) and all(self._posed)
         self.probes = ()  # what is needed is indexed; the texts need not stay in memory
         hasher = self.skeletons.hasher
         self._probe_shingles: list[np.ndarray] = hasher.shingle_sets(questions) if questions else []
@@ -199,6 +258,9 @@ class ContaminationFilter:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        if "_tasks" not in state:  # a checkpoint from before probes carried formal
+            self._tasks, self._posed = set(), [False] * len(self._probe_shingles)
+            self._all_posed = False
         if "_near_templates" not in state:  # a checkpoint of the per-template LSH version
             self._near_templates = set(state.get("_probe_index", ()))
             self.__dict__.pop("_probe_index", None)
@@ -209,6 +271,8 @@ class ContaminationFilter:
             self.skeletons.prepare(rows)  # else near_dedup prepares the shared model
         self._prepared = {}
         if self._exact and self.near and self.skeletons is not None:
+            if self._all_posed:  # rows with formal are compared by task alone
+                rows = [r for r in rows if not r.formal or row_task_key(r) is None]
             # The questions' shingles for the batch in one pass; for rows of calibrated
             # templates (whose skeleton is final) also the near check's counting.
             sets = self.skeletons.hasher.shingle_sets_of_words([_question_words(r) for r in rows])
@@ -281,6 +345,8 @@ class ContaminationFilter:
             key_q = stable_hash64(norm_q)
         if content_key(row) in self._exact or key_q in self._exact:
             return "contamination_exact"
+        if self._tasks and row.formal and row_task_key(row) in self._tasks:
+            return "contamination_task"
         if self._contains_question(norm):
             return "contamination_question"
         if self.near and self._near(row, question):
@@ -328,6 +394,9 @@ class ContaminationFilter:
         version, skel = sk.skeleton(row.template)
         if skel is None:
             return False
+        posed = bool(row.formal) and row_task_key(row) is not None
+        if posed and self._all_posed:
+            return False  # both carry formal: the task check decided
         view = self._view(row.template, version, skel)
         hit = self._prepared.get(id(row))
         counted = hit[2] if hit is not None and hit[0] is row else None
@@ -350,7 +419,7 @@ class ContaminationFilter:
         keys: set[int] | None = None
         whole: np.ndarray | None = None
         for i, inter in pairs:
-            if inter < least:
+            if inter < least or posed and self._posed[i]:
                 continue
             probe = self._probe_shingles[i]
             union = n + view.size(i, probe) - inter

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from synth.curriculum.tier import TierConfig
 from synth.families.base import Scope
+from synth.filters import Probe
 from synth.generation.unit import Producer
 from synth.row import PROBE_SCHEMA, rows_to_table
 from synth.shards.atomic import atomic_dir
@@ -49,8 +50,9 @@ def probe_rows(producer: Producer, cfg: TierConfig, active_entities: int) -> lis
 
 def write_probes(
     producer: Producer, path: Path, cfg: TierConfig, active_entities: int
-) -> list[str]:
-    """Write the eval split; returns the probes' prompts for the contamination guard."""
+) -> list[Probe]:
+    """Write the eval split; returns the probes' prompts and formal forms for the
+    contamination guard."""
     rows = probe_rows(producer, cfg, active_entities)
     with atomic_dir(path) as tmp:
         w = ShardWriter(tmp, PROBE_SCHEMA, shard_tokens=1 << 62)
@@ -60,4 +62,4 @@ def write_probes(
         write_dataset_files(
             tmp, [s.file for s in w.shards], PROBE_SCHEMA, f"synth {cfg.tier} eval probes"
         )
-    return [r.meta["prompt"] for r in rows]
+    return [Probe(r.meta["prompt"], r.formal) for r in rows]

@@ -77,9 +77,12 @@ class _State:
     )  # tokens drawn per stage (before corpus filters)
     kept_tokens: int = 0
     produced_tokens: int = 0
+    # The ledger: attempts (drawn) = rows kept + rejected (by a filter, per-sample or
+    # corpus) + trimmed (passed the filters it met but was not needed: drawn past a unit's
+    # token target, or past a stage's share or the budget).
     attempts: int = 0
     rejected: int = 0
-    trimmed: int = 0  # rows made but not written: past a stage's share or the budget
+    trimmed: int = 0
     shards: list = field(default_factory=list)
     stages: list = field(default_factory=list)
     rows: int = 0
@@ -136,10 +139,9 @@ class _Generation:
             from synth.backends.realise import progress_text
 
             # the LLM part of the progress line, refreshed while a batch generates
-            def show(p, st=st, stage_acc=stage_acc):
+            def show(p, st=st):
                 bar.set_postfix_str(
-                    f"rejected {rejected_share(st.rejected, stage_acc.rows):.1%}, {progress_text(p)}",
-                    refresh=True,
+                    f"{ledger_text(st.rejected, st.attempts)}, {progress_text(p)}", refresh=True
                 )
 
             producer.backend.on_progress = show
@@ -246,7 +248,7 @@ class _Generation:
             st.kept_tokens += tokens
             st.stage_kept[s] += tokens
             st.attempts += res.attempts
-            st.trimmed += unused
+            st.trimmed += res.trimmed + unused
             st.rejected += res.rejected + (res.table.num_rows - unused - table.num_rows)
             st.sample_stats = [merge_sample_stats(st.sample_stats + [res.filter_stats])]
             stage_acc.add(table)
@@ -262,9 +264,7 @@ class _Generation:
             st.seconds["corpus_filters"] = st.seconds.get("corpus_filters", 0.0) + t1 - t0
             st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
             bar.update(tokens)
-            bar.set_postfix_str(
-                f"rejected {rejected_share(st.rejected, stage_acc.rows):.1%}", refresh=False
-            )
+            bar.set_postfix_str(ledger_text(st.rejected, st.attempts), refresh=False)
             if st.stage_kept[s] >= quota:
                 return True
         return False
@@ -367,6 +367,7 @@ class _Generation:
                 else sum(s.tokens for s in st.shards),
                 "rows": sum(s.rows for s in st.shards),
                 "shards": len(st.shards),
+                # drawn = rows + rejected (the filters' counts, summed) + trimmed
                 "drawn": st.attempts,
                 "rejected": st.rejected,
                 "trimmed": st.trimmed,
@@ -402,10 +403,16 @@ class _Generation:
         }
 
 
-def rejected_share(rejected: int, rows: int) -> float:
-    """Rejected samples over all that reached the filters: the progress bar's figure, and
-    the CLI's closing note's."""
-    return rejected / max(1, rejected + rows)
+def rejected_share(rejected: int, drawn: int) -> float:
+    """Rejected samples over all drawn: the progress bar's figure, and the CLI's closing
+    note's (rows trimmed to meet the budget were not rejected, but they were drawn)."""
+    return rejected / max(1, drawn)
+
+
+def ledger_text(rejected: int, drawn: int) -> str:
+    """The share of what was drawn that the filters rejected, as the progress bar and the
+    closing note both say it: "rejected 1.2% of 39,024 drawn"."""
+    return f"rejected {rejected_share(rejected, drawn):.1%} of {drawn:,} drawn"
 
 
 def merge_sample_stats(stats: list[dict]) -> dict:

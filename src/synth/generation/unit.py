@@ -102,10 +102,11 @@ class UnitResult:
     table: pa.Table
     tokens: int
     filter_stats: dict[str, Any]
-    attempts: int = 0  # samples drawn, including rejected ones and unused ones at the unit's end
+    attempts: int = 0  # samples drawn: kept + rejected + trimmed
     rejected: int = 0  # samples the per-sample filters rejected
     seconds: dict[str, float] = field(default_factory=dict)  # where the unit's time went
     llm: dict[str, float] = field(default_factory=dict)  # LLM backend counters for this unit
+    trimmed: int = 0  # samples that passed the filters, drawn past the unit's token target
     # The table's rows as objects, while the result stays in the process that made it:
     # the corpus filters then need not rebuild them from the table (≈3% of a run). They
     # are the table's values exactly (nothing but shard columns is set on them).
@@ -315,8 +316,9 @@ class Producer:
             self.chain.stats(),
             self.attempts,
             self.rejected,
-            dict(self.seconds),
-            llm,
+            trimmed=self.attempts - self.rejected - len(kept),  # the others passed, unused
+            seconds=dict(self.seconds),
+            llm=llm,
             rows=kept,
         )
 

@@ -305,6 +305,7 @@ def _correctness(p: Pass, probes: list[Row] | None) -> dict[str, Any]:
         "mismatches": p.wrong.to_json(),
         "answers_checked": p.answer_checked,
         "unstated": p.unstated.to_json(),
+        "steps": {"checked": p.steps_checked, "miswritten": p.miswritten.to_json()},
     }
     if probes:
         wrong = Findings()

@@ -2,7 +2,9 @@
 
 One streaming pass (`Pass.add`) keeps exact counts: rows, tokens, per template / stage /
 language, the token, entropy and compression distributions, rows outside each filter
-band, exact duplicates, every row with a `formal` re-derived, every row checked against
+band, exact duplicates, every row with a `formal` re-derived (its answer, the steps of
+its derivations, and the worked steps its text writes read against `formal`'s, as the
+steps filter reads them), every row checked against
 the eval probes, concept coverage and difficulty over the corpus order. Per-sample
 metrics that cost more (repetition, near-duplicate clusters, distinct-n) run at the end
 on bounded reservoirs: uniform samples chosen by a hash of the row position, so a
@@ -31,7 +33,13 @@ from synth.filters import build_sample_chain
 from synth.filters.answer import AnswerFilter
 from synth.filters.base import configure, content_of, parts_of, sample_content
 from synth.filters.compression import CompressionFilter, compression_ratio
-from synth.filters.contamination import ContaminationFilter, probe_parts, row_parts
+from synth.filters.contamination import (
+    ContaminationFilter,
+    Probe,
+    probe_parts,
+    row_parts,
+    task_key,
+)
 from synth.filters.diversity import diversity_of
 from synth.filters.entropy import EntropyFilter, char_entropy
 from synth.filters.exact_dedup import U64Set, normalize, text_key
@@ -53,6 +61,7 @@ from synth.filters.repetition import (
     WordStats,
     find_duplicates,
 )
+from synth.filters.steps import steps_problem
 from synth.row import Row
 from synth.world.solver import Closure, Contradiction, Rule
 
@@ -420,27 +429,102 @@ def derive(formal: dict) -> Any:
 
 
 def check_formal(row: Row) -> str | None:
-    """Why the row's answer does not re-derive from its formal form (None: it does)."""
+    """Why the row's answer or its worked steps do not re-derive from its formal form
+    (None: they do)."""
+    return formal_problem(row)[0]
+
+
+def formal_problem(row: Row) -> tuple[str | None, dict | None]:
+    """(`check_formal`'s reason, the parsed formal or None when it does not parse)."""
     try:
         f = json.loads(row.formal or "")
     except json.JSONDecodeError as e:
-        return f"formal is not valid JSON ({e.msg})"
+        return f"formal is not valid JSON ({e.msg})", None
     if not isinstance(f, dict):
-        return "formal is not a JSON object"
+        return "formal is not a JSON object", None
     try:
         got = derive(f)
     except ValueError as e:
-        return str(e)
+        return str(e), f
     if "task" in f:
         if row.answer is not None and str(got) != row.answer:
-            return f"answer {row.answer!r} but the task expects {got!r}"
-        return None
+            return f"answer {row.answer!r} but the task expects {got!r}", f
+        return None, f
     if f.get("query") is None:
-        return f"states facts that do not follow: {got[:3]}" if got else None
+        return (f"states facts that do not follow: {got[:3]}" if got else None), f
     if f.get("answer") is not None and str(f["answer"]) != got:
-        return f"formal says {f['answer']!r}, re-derived {got!r}"
+        return f"formal says {f['answer']!r}, re-derived {got!r}", f
     if row.answer is not None and row.answer != got:
-        return f"answer {row.answer!r}, re-derived {got!r}"
+        return f"answer {row.answer!r}, re-derived {got!r}", f
+    return derivation_problem(f), f
+
+
+def _unify(pattern: Sequence[Any], fact: Sequence[Any], env: dict[str, Any]) -> dict | None:
+    if len(pattern) != len(fact):
+        return None
+    env = dict(env)
+    for p, x in zip(pattern, fact, strict=True):
+        if isinstance(p, str) and p.startswith("?"):
+            if env.setdefault(p, x) != x:
+                return None
+        elif p != x:
+            return None
+    return env
+
+
+def first_invalid(facts: list, rules: list, steps: list) -> int:
+    """The first derivation step (1-based) whose `derives` does not follow by its rule
+    from facts given or derived by earlier steps; 0 when every step does."""
+    known = {tuple(x) for x in facts}
+    by_id = {str(r.get("id")): r for r in rules if isinstance(r, dict)}
+    for i, st in enumerate(steps, 1):
+        try:
+            rule, uses = by_id.get(str(st["rule"])), [tuple(u) for u in st["uses"]]
+            premises, derives = rule["if"] if rule else None, tuple(st["derives"])
+        except (KeyError, TypeError):
+            return i
+        if premises is None or len(premises) != len(uses) or not all(u in known for u in uses):
+            return i
+        env: dict | None = {}
+        for p, u in zip(premises, uses, strict=True):
+            env = _unify(p, u, env) if env is not None else None
+        if env is None or tuple(env.get(t, t) for t in rule["then"]) != derives:
+            return i
+        known.add(derives)
+    return 0
+
+
+def derivation_problem(f: dict) -> str | None:
+    """Why the derivations a logic `formal` records do not hold: each step of the proof
+    (and of `steps`, what the text writes when it is not the proof) must follow by its rule
+    from facts given or derived before it; the proof must end in the query (answer true)
+    or its negation (false); a checked derivation fails first where `first_invalid` says;
+    a counterfactual's `original_answer` is the answer without the supposition."""
+    proof = f.get("proof") or []
+    bad = first_invalid(f.get("facts") or [], f.get("rules") or [], proof)
+    if bad:
+        return f"proof step {bad} does not follow by its rule from what is known before it"
+    q = f.get("query")
+    if proof and q is not None:
+        last, q = tuple(proof[-1].get("derives") or ()), tuple(q)
+        neg = (q[0], q[1][4:] if q[1].startswith("not:") else "not:" + q[1], q[2])
+        want = "true" if last == q else "false" if last == neg else None
+        if want is None or f.get("answer") not in (None, want):
+            return f"the proof ends in {list(last)}, not in the query, answer {f.get('answer')!r}"
+    if "steps" in f:
+        bad = first_invalid(f.get("facts") or [], f.get("rules") or [], f["steps"] or [])
+        if bad != (f.get("first_invalid") or 0):
+            where = f"step {bad}" if bad else "no step"
+            return f"written step {where} fails, formal says {f.get('first_invalid') or 0}"
+    if "original_answer" in f:
+        rules = [r for r in f.get("rules") or [] if r.get("id") != f.get("supposed")]
+        rules += [f["replaces"]] if f.get("replaces") else []
+        try:
+            got = derive({**f, "rules": rules})
+        except ValueError as e:
+            return f"the theory without the supposition: {e}"
+        if got != f["original_answer"]:
+            return f"original answer {f['original_answer']!r}, re-derived {got!r}"
     return None
 
 
@@ -479,19 +563,26 @@ class Findings:
 
 class Contamination:
     """Train rows checked against the eval probes. Every row: exact normalized content or
-    question (the contamination filter's `contamination_exact`, same normalization). The
-    metric sample: the contamination filter itself, for a probe question contained in a
-    row and near-duplicate questions (MinHash), which cost ~0.5 ms a row."""
+    question (the contamination filter's `contamination_exact`, same normalization), and
+    the same formal task and input (`contamination_task`). The metric sample: the
+    contamination filter itself, for a probe question contained in a row and
+    near-duplicate questions (MinHash; rows and probes that both carry formal are
+    compared by task alone), which cost ~0.5 ms a row."""
 
     def __init__(self, probes: list[Row], cfg: dict | None) -> None:
-        self.texts = [p.text for p in probes]
+        self.texts = [Probe(p.text, p.formal) for p in probes]
         self.cfg = cfg
         self.probes = len(probes)
         self._ids = [p.id for p in probes]
+        self._tasks: dict[int, int] = {}
+        for i, p in enumerate(probes):
+            key = task_key(p.formal)
+            if key is not None:
+                self._tasks.setdefault(key, i)
         self._keys: dict[int, int] = {}
         self._questions: list[str] = []
         for i, t in enumerate(self.texts):
-            content, question = probe_parts(t)
+            content, question = probe_parts(t.text)
             self._questions.append(question)
             for part in (content, question):
                 self._keys.setdefault(text_key(normalize(part)), i)
@@ -499,11 +590,15 @@ class Contamination:
         self.sampled_rows = 0
 
     def add(self, rows: list[Row]) -> None:
-        """The exact check, on every row."""
+        """The exact and task checks, on every row."""
         for row in rows:
             probe = self._exact_probe(row)
             if probe is not None:
                 self._flag(row, "contamination_exact", self._ids[probe])
+                continue
+            probe = self._task_probe(row)
+            if probe is not None:
+                self._flag(row, "contamination_task", self._ids[probe])
 
     def add_sample(self, rows: list[Row]) -> None:
         """The filter's own checks on the metric sample (rows in corpus order, so its
@@ -516,7 +611,9 @@ class Contamination:
             filt.prepare(batch)
             for row in batch:
                 why = filt.reason(row)
-                if why is not None and self._exact_probe(row) is None:  # else counted already
+                if why is None:
+                    continue
+                if self._exact_probe(row) is None and self._task_probe(row) is None:  # else counted
                     self._flag(row, why, self._nearest_probe(row, filt))
 
     def _flag(self, row: Row, why: str, probe: str | None) -> None:
@@ -529,6 +626,12 @@ class Contamination:
             if i is not None:
                 return i
         return None
+
+    def _task_probe(self, row: Row) -> int | None:
+        if not self._tasks or not row.formal:
+            return None
+        key = task_key(row.formal)
+        return None if key is None else self._tasks.get(key)
 
     def _nearest_probe(self, row: Row, filt: ContaminationFilter) -> str | None:
         """The probe whose question shares the most shingles with the row's question."""
@@ -586,6 +689,8 @@ class Pass:
         self.formal_checked = 0
         self.formal_by_group: Counter = Counter()
         self.wrong = Findings()
+        self.steps_checked = 0  # rows whose formal has worked steps, read in their text
+        self.miswritten = Findings()
         self.answer_checked = 0
         self.unstated = Findings()
         self.lang_mismatch = Findings()
@@ -703,9 +808,14 @@ class Pass:
             return
         self.formal_checked += 1
         self.formal_by_group[row.template] += 1
-        why = check_formal(row)
+        why, f = formal_problem(row)
         if why is not None:
             self.wrong.add(row, why, answer=row.answer)
+        if f is not None and ("steps" in f or "proof" in f):
+            self.steps_checked += 1
+            why = steps_problem(row, f)
+            if why is not None:
+                self.miswritten.add(row, why)
 
     def _curriculum(self, row: Row, n: int) -> None:
         new = 0
@@ -994,9 +1104,17 @@ def _correctness_problems(q: dict[str, Any], p: list[Problem]) -> None:
     if w["count"]:
         p.append(Problem(
             "critical", "correctness",
-            f"{w['count']:,} row(s) whose stated answer does not re-derive from `formal`",
+            f"{w['count']:,} row(s) whose answer or a derivation step does not re-derive from `formal`",
             "; ".join(f"{e['id']}: {e['detail']}" for e in w["examples"][:3]),
             _ids(w), weight=w["count"],
+        ))  # fmt: skip
+    s = (c.get("steps") or {}).get("miswritten") or {}
+    if s.get("count"):
+        p.append(Problem(
+            "critical", "correctness",
+            f"{s['count']:,} row(s) whose text writes worked steps that are not `formal`'s",
+            "; ".join(f"{e['id']}: {e['detail']}" for e in s["examples"][:3]),
+            _ids(s), weight=s["count"],
         ))  # fmt: skip
     u = c["unstated"]
     if u["count"]:
@@ -1021,6 +1139,7 @@ def _contamination_problems(q: dict[str, Any], p: list[Problem]) -> None:
     for reason, f in (c.get("by_reason") or {}).items():
         how = {
             "contamination_exact": "an exact copy (normalized) of",
+            "contamination_task": "the same formal task and input as",
             "contamination_question": "contains the question of",
             "contamination_near": "a near duplicate of the question of",
         }.get(reason, reason)

@@ -431,16 +431,24 @@ def _correctness(q: dict[str, Any]) -> str:
     body = (
         f"<p>{c['checked']:,} rows with a <code>formal</code> form re-derived with the solver "
         f"(synth.world.solver: closure of facts under rules; a value query's <code>?v</code> binding; "
-        f"instructions: <code>expected</code> must equal <code>answer</code>): "
+        f"instructions: <code>expected</code> must equal <code>answer</code>; every derivation step "
+        f"must follow by its rule from what is known before it): "
         f"<b>{w['count']:,}</b> mismatch(es).<br>{c['answers_checked']:,} rows with a gold answer checked "
-        f"against what the response states: <b>{c['unstated']['count']:,}</b> disagree.</p>"
+        f"against what the response states: <b>{c['unstated']['count']:,}</b> disagree."
+    )
+    s = c.get("steps") or {"checked": 0, "miswritten": {"count": 0, "examples": []}}
+    body += (
+        f"<br>{s['checked']:,} rows with worked steps in <code>formal</code> read against the steps "
+        f"their text writes (the steps filter's reading): <b>{s['miswritten']['count']:,}</b> "
+        f"disagree.</p>"
     )
     if c.get("probes"):
         pr = c["probes"]
         body += f"<p>Eval probes: {pr['checked']:,} re-derived, <b>{pr['mismatches']['count']:,}</b> mismatch(es).</p>"
     for title, f in (
-        ("Answers that do not re-derive", w),
+        ("Answers or steps that do not re-derive", w),
         ("Responses that do not state the gold answer", c["unstated"]),
+        ("Worked steps written otherwise than formal's", s["miswritten"]),
     ):
         if f["count"]:
             body += f"<h3>{title}</h3>" + table(

@@ -4,10 +4,13 @@ made-up opcode names).
 
 params: `mode` — "steps" (numbered plain-language edits of a text buffer) or "program"
 (a mini language). Difficulty is the number of steps / instructions.
-Steps vars: `steps` (dicts: `op` and its arguments; the first is `start`), `trace`.
+Steps vars: `steps` (dicts: `op` and its arguments; the first is `start`), `trace` (the
+text after each step, the start included).
 Program vars: `machine` ("registers" / "stack"), `registers` (2, or 3 from d3), `ops` (the opcodes used,
-each {op, name, arity}), `program` (the lines), `trace` (the state after each line),
+each {op, name, arity}), `program` (the lines), `trace` (the state after each line, as it
+is once that line has run: registers "a=3 b=0", the stack "[3, 4]" with its top last),
 `outputs`, `nonce_ops` (opcode names are made up), `expected`.
+`formal["steps"]` is `trace` in both modes: what a worked reply writes, line by line.
 """
 
 from __future__ import annotations
@@ -133,6 +136,7 @@ def _steps(ctx: ItemContext, r: random.Random, d: int) -> Draw | None:
         {"steps": steps},
         s,
         probe_kind=f"command.steps-{len(steps) - 1}",
+        formal_steps=trace,
         steps=steps,
         trace=trace,
     )
@@ -174,13 +178,14 @@ def _reg_program(r: random.Random, d: int):
     regs = r.choice(REGISTER_SETS)[: 2 + (d >= 3)]
     vals = {x: 0 for x in regs}
     prog: list[tuple[str, list]] = []
+    trace: list[dict[str, int]] = []  # the registers after each line, as they are then
     for x in regs:
         if r.random() < 0.85:
             n = r.randint(0, 12 + 3 * d)
             prog.append(("set", [x, n]))
             vals[x] = n
+            trace.append(dict(vals))
     n_ops = min(2 + d, 8)
-    trace = [dict(vals) for _ in prog]
     outputs: list[int] = []
     for i in range(n_ops):
         last = i == n_ops - 1
@@ -300,6 +305,7 @@ def _program(ctx: ItemContext, r: random.Random, d: int) -> Draw | None:
         },
         expected,
         probe_kind=f"command.program.{machine}" + ("-nonce" if nonce else ""),
+        formal_steps=trace,
         machine=machine,
         registers=regs,
         ops=ops,

@@ -118,17 +118,25 @@ def make_draw(
     inp: Any,
     expected: str,
     probe_kind: str | None = None,
+    *,
+    formal_steps: list[str] | None = None,
     **variables: Any,
 ) -> Draw:
-    """A Draw whose answer is `expected` and whose formal form is {task, input, expected}.
+    """A Draw whose answer is `expected` and whose formal form is {task, input, expected},
+    plus `steps` (`formal_steps`) when the family computes a worked trace: the state after
+    each step, exactly as a template writes it (the steps filter reads a text's trace
+    against it).
 
     Templates get `expected` and `multiline` (end with `Answer: ...` only when False)."""
     variables["expected"] = expected
     variables["multiline"] = "\n" in expected
+    formal: dict[str, Any] = {"task": task, "input": inp, "expected": expected}
+    if formal_steps is not None:
+        formal["steps"] = formal_steps
     return Draw(
         vars=variables,
         answer=expected,
-        formal={"task": task, "input": inp, "expected": expected},
+        formal=formal,
         difficulty=ctx.difficulty,
         probe_kind=probe_kind or task,
     )

@@ -3,7 +3,8 @@
 params: `steps` — 1 (one operation; difficulty grows the list) or "chain" (a pipeline
 of 2–4 operations, longer with difficulty).
 Vars: `items` (the input list, as strings), `item_type` ("int" or "word"), `steps` (one
-dict per operation), `trace` (the list or value after each step, formatted), `fmt`
+dict per operation), `trace` (the list or value after each step, formatted; a chain's
+`formal` carries it as `steps`), `fmt`
 (how a list result is written: comma, brackets, json, space, pipe), `scalar` (the
 answer is one value), `expected`.
 """
@@ -251,9 +252,11 @@ def list_ops(ctx: ItemContext) -> Draw:
         return make_draw(
             ctx,
             task,
-            {"items": xs, "steps": steps, "format": None if scalar else fmt},
+            # a chain writes its lists in `fmt` even when it ends in one value
+            {"items": xs, "steps": steps, "format": None if scalar and not chain else fmt},
             expected,
             probe_kind="list." + (steps[0]["op"] if len(steps) == 1 else f"chain-{len(steps)}"),
+            formal_steps=trace_s if chain else None,
             items=[str(x) for x in xs],
             items_text=fmt_list(xs, fmt if fmt != "space" else "comma", kind),
             item_type=kind,

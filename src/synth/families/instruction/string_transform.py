@@ -3,7 +3,8 @@
 params: `steps` — 1 (one operation; difficulty grows the input) or "chain" (a pipeline
 of operations whose length grows with difficulty: 2 at d2–3, 3 at d4–5, 4 at d6–7, 5 at d8).
 Vars: `text` (the input), `steps` (one dict per operation: `op` and its arguments),
-`trace` (the text after each step), `expected`, `multiline` (always False).
+`trace` (the text after each step; a chain's `formal` carries it as `steps`), `expected`,
+`multiline` (always False).
 """
 
 from __future__ import annotations
@@ -311,6 +312,7 @@ def string_transform(ctx: ItemContext) -> Draw:
             {"text": text, "words": ws, "steps": steps} if ws else {"text": text, "steps": steps},
             out,
             probe_kind="string." + (steps[0]["op"] if len(steps) == 1 else f"chain-{len(steps)}"),
+            formal_steps=trace if chain else None,
             text=text,
             words=ws or [],
             steps=steps,

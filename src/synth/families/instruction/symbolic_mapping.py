@@ -6,7 +6,8 @@ params: `mode` — "lexicon" or "cipher".
 Lexicon vars: `language`, `lexicon` (pairs [word, english], shuffled, with unused
 entries), `direction` ("to_english" / "from_english"), `source` (the text to
 translate), `reversed_order` (the language writes words in the opposite order),
-`pairs` (each source word with its translation, in source order).
+`pairs` (each source word with its translation, in source order; `formal` carries the
+translations as `steps`, the word-by-word lookup a reply may write).
 Cipher vars: `cipher` (substitution / digits / positions / mirror), `direction`
 ("encode" / "decode"), `key` (pairs [from, to] where the cipher has a key), `offset`
 (positions), `source`, `expected`.
@@ -104,6 +105,7 @@ def _lexicon(ctx: ItemContext, r: random.Random, d: int) -> Draw | None:
         },
         expected,
         probe_kind="mapping.lexicon" + ("-reversed" if reversed_order else ""),
+        formal_steps=[b for _, b in pairs],
         language=language,
         lexicon=lexicon,
         direction=direction,

@@ -150,6 +150,7 @@ class Views:
     def step(
         self, rule_id: str, uses: Iterable[Iterable[str]], derives: Iterable[str], depth: int = 0
     ) -> dict[str, Any]:
+        uses = [tuple(u) for u in uses]
         used = [self.atom(u) for u in uses]
         return {
             "rule": self.rules[rule_id],
@@ -157,6 +158,8 @@ class Views:
             "u": join_and([x["text"] for x in used]),  # the facts used, as one clause
             "derives": self.atom(derives),
             "depth": depth,
+            # the step as `formal` records it (what the text writes, re-checkable)
+            "formal": {"rule": rule_id, "uses": [list(u) for u in uses], "derives": list(derives)},
         }
 
     def proof_steps(self, closure: Closure, fact: Triple) -> list[dict[str, Any]]:
@@ -191,8 +194,13 @@ def formal(
     assumption: str,
     answer: str,
     proof: list[dict],
+    written: list[dict[str, Any]] | None = None,
+    first_invalid: int = 0,
 ) -> dict:
-    return {
+    """The formal form. `written`: the step views the text writes, recorded as `steps`
+    when they are not the proof (what forward chaining derives when the question stays
+    open; a derivation being checked, whose first invalid step is `first_invalid`)."""
+    out = {
         "facts": [list(f) for f in facts],
         "rules": [r.to_json() for r in rules],
         "query": list(query),
@@ -200,6 +208,13 @@ def formal(
         "answer": answer,
         "proof": proof,
     }
+    if written is not None:
+        steps = [s["formal"] for s in written]
+        if steps != proof or first_invalid:
+            out["steps"] = steps
+        if first_invalid:
+            out["first_invalid"] = first_invalid
+    return out
 
 
 def settle(closure: Closure, query: Triple, assumption: str) -> tuple[str, str, Triple | None]:

@@ -11,8 +11,10 @@ answer at depth `difficulty`), then derives the original by undoing one change:
   irrelevant  a rule about a kind the entity does not belong to is replaced: the
               answer stays what it was
 
-`formal` holds the modified rules; `original_answer` is the answer without the change
-(both computed by the solver).
+`formal` holds the modified rules, and what undoes the change: `supposed` (the id of the
+rule the supposition makes), `replaces` (the rule it replaced, or null when it was added)
+and `original_answer`, the answer without the change (both answers computed by the
+solver).
 
 params:
   assumption: closed | open | any
@@ -87,7 +89,7 @@ def counterfactual(ctx: ItemContext) -> Draw:
             mode = "link"
         else:
             mode = "target"
-        old_view = None
+        old_view, old_rule = None, None
         if mode == "link":
             rid = b["links"][rng.randrange(d - 1)]
             original = [x for x in tx.rules if x.id != rid]
@@ -160,7 +162,11 @@ def counterfactual(ctx: ItemContext) -> Draw:
             **ex,
         }
         proof = closure.proof(fact) if fact is not None else []
-        return make_draw(
-            vars, answer, formal(tx.facts, tx.rules, query, assumption, answer, proof), depth
-        )
+        form = formal(tx.facts, tx.rules, query, assumption, answer, proof, ex["steps"])
+        # What the text says of the theory without the supposition, re-checkable: the
+        # original rules are these with `supposed` taken out and `replaces` put back.
+        form["supposed"] = rid
+        form["replaces"] = old_rule.to_json() if old_rule is not None else None
+        form["original_answer"] = original_answer
+        return make_draw(vars, answer, form, depth)
     raise RuntimeError("counterfactual: could not draw a consistent theory in 20 attempts")

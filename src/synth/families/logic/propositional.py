@@ -162,4 +162,5 @@ def propositional(ctx: ItemContext) -> Draw:
         "bait": bait,
     }
     proof = closure.proof(fact) if fact is not None else []
-    return make_draw(vars, answer, formal(facts, rules, query, assumption, answer, proof), depth)
+    form = formal(facts, rules, query, assumption, answer, proof, steps)
+    return make_draw(vars, answer, form, depth)

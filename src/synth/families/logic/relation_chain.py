@@ -207,5 +207,5 @@ def relation_chain(ctx: ItemContext) -> Draw:
     }
     proof = closure.proof(fact) if fact is not None else []
     return make_draw(
-        vars, answer, formal(th.facts, th.rules, query, assumption, answer, proof), depth
+        vars, answer, formal(th.facts, th.rules, query, assumption, answer, proof, steps), depth
     )

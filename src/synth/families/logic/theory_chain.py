@@ -307,6 +307,7 @@ def theory_chain(ctx: ItemContext) -> Draw:
             "bad": bad,
             **ex,
         }
-        form = formal(tx.facts, tx.rules, query, assumption, answer, proof)
+        written = derivation if task == "check" else ex["steps"]
+        form = formal(tx.facts, tx.rules, query, assumption, answer, proof, written, bad)
         return make_draw(vars, answer, form, depth if task != "check" else d)
     raise RuntimeError("theory_chain: could not draw a consistent theory in 20 attempts")
