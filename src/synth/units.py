@@ -25,8 +25,16 @@ def parse_count(value: str | int, option: str = "--tokens") -> int:
     return n
 
 
-def human(n: float) -> str:
+def human(n: float, down: bool = False) -> str:
+    """5_123_456 → "5.12M"; `down`: never above n (a limit said back to the user must
+    itself be within the limit)."""
+    import math
+
     for suffix, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(n) >= size:
-            return f"{n / size:.3g}{suffix}"
-    return f"{n:.0f}"
+            x = n / size
+            if down:
+                digits = 3 - len(str(int(x)))
+                x = math.floor(x * 10**digits) / 10**digits
+            return f"{x:.3g}{suffix}"
+    return f"{math.floor(n) if down else n:.0f}"

@@ -231,14 +231,7 @@ def synth_curricula() -> Path:
     [
         ("command", "3k"),
         ("structural", "3k"),
-        pytest.param(
-            "ontology",
-            "3k",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a 3k-token world has one being and relation_question draws a second",
-            ),
-        ),
+        ("ontology", "3k"),
         ("ontology", "30k"),
         ("command", "150k"),
     ],

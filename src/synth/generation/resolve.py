@@ -39,6 +39,7 @@ from synth.world.fictional import build_world, sizes
 from synth.world.model import World
 
 SHARE_ABOVE = 20_000  # beings: a world this large is mapped by workers, not copied
+MIN_BEINGS = 12
 
 
 @dataclass
@@ -97,7 +98,8 @@ def resolve(config: GenerateConfig) -> Resolved:
     if needs_world(tier, lib):
         covering = [s for s in tier.stages if "entities" in s.covers]
         cover_tokens = min((budget * s.share for s in covering), default=budget)
-        wanted = max(1, int(cover_tokens // tier.tokens_per_entity))
+        # at least one household, so that even a tiny budget has beings to relate
+        wanted = max(MIN_BEINGS, int(cover_tokens // tier.tokens_per_entity))
         kind_tokens = sum(budget * s.share for s in tier.stages if "kinds" in s.covers)
         world_knobs = (
             world_size(wanted, int(kind_tokens // tier.tokens_per_kind), tier)
@@ -205,8 +207,8 @@ def check_capacity(tier: TierConfig, budget: int, cap: Capacity, config: Generat
     where = config.world or "the fictional world (world: in the tier)"
     if budget > cap.tokens:
         raise UserError(
-            f"--tokens: {where} can say about {human(cap.tokens)} tokens ({cap.describe()}); "
-            f"give --tokens {human(cap.tokens)} or less, a larger world or more renderings, "
+            f"--tokens: {where} can say about {human(cap.tokens, down=True)} tokens ({cap.describe()}); "
+            f"give --tokens {human(cap.tokens, down=True)} or less, a larger world or more renderings, "
             "or --allow-repeat to tell its facts more often"
         )
     for s in tier.stages:

@@ -31,7 +31,7 @@ def relation_question(ctx: ItemContext) -> Draw:
         raise UserError(
             "this world declares no relations; drop ontology.qa_relation and ontology.qa_compare from the tier"
         )
-    known = max(2, min(ctx.scope.known_entities, len(w.entities)))
+    known = min(len(w.entities), max(2, ctx.scope.known_entities))
     modes = ["stated", "reversed", "chain", "negative"]
     mode = modes[ctx.rng.randrange(len(modes))]
     query = None
@@ -59,7 +59,7 @@ def relation_question(ctx: ItemContext) -> Draw:
         query = cands[ctx.rng.randrange(len(cands))]
     if query is None:
         mode = "negative"
-        for _ in range(100):
+        for _ in range(100 if known > 1 else 0):
             o = w.entities[ctx.rng.randrange(known)].id
             r = rels[ctx.rng.randrange(len(rels))]
             if s != o and (s, r, o) not in c:
