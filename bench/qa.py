@@ -58,6 +58,8 @@ def main() -> None:
     )
     ps = timing["pass_seconds"]
     print(f"{'  streaming pass':<24} {ps:>8.1f} {t['rows'] / ps:>9,.0f} {t['tokens'] / ps:>11,.0f}")
+    fs = timing["frames_seconds"]
+    print(f"{'    of which frames':<24} {fs:>8.1f}   ({fs / dt:.1%} of the whole run)")
     print(f"{'  sampled metrics etc.':<24} {dt - ps:>8.1f}")
     print(
         f"{'generation (manifest)':<24} {'':>8} {'':>9} {gen:>11,.0f}"

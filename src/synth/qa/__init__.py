@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from synth.errors import UserError
 from synth.filters.base import sample_content
+from synth.qa.frames import FrameMeter
 from synth.qa.metrics import (
     DIVERSITY_CHARS,
     DIVERSITY_ROWS,
@@ -68,10 +69,14 @@ def run_qa(config: QAConfig) -> dict[str, Any]:
     filters = filters_for(corpus.manifest)
     probes = _read_all(corpus.probes, config) if corpus.probes is not None else None
     p = Pass(filters, config.metrics_sample, config.sample, probes)
-    read_errors = _stream(corpus, p, tok, config)
+    frames = FrameMeter()
+    read_errors = _stream(corpus, p, frames, tok, config)
     pass_seconds = time.perf_counter() - started
     q = _assemble(corpus, p, filters, probes, config, tok.name, read_errors)
+    q["frames"] = frames.to_json()
+    q["formatting"] = frames.formatting_json()
     q["timing"] = _timing(corpus, p, pass_seconds, time.perf_counter() - started)
+    q["timing"]["frames_seconds"] = round(frames.seconds, 3)
     q["verdict"] = verdict(q)
     _write(q, Path(config.out))
     return q
@@ -83,7 +88,7 @@ def _read_all(corpus: Corpus, config: QAConfig) -> list[Row]:
     return [r for _, rows in reader.rows(corpus) for r in rows]
 
 
-def _stream(corpus: Corpus, p: Pass, tok, config: QAConfig) -> list[str]:
+def _stream(corpus: Corpus, p: Pass, frames: FrameMeter, tok, config: QAConfig) -> list[str]:
     """The one pass over the corpus. A synth shard that cannot be read is a finding (the
     verdict shows it); in data synth did not make it is an error."""
     reader = RowReader(config.chat_format)
@@ -94,6 +99,7 @@ def _stream(corpus: Corpus, p: Pass, tok, config: QAConfig) -> list[str]:
             for cols in column_batches(path):
                 rows = reader.convert(cols, path)
                 p.add(rows, tok.count([r.text for r in rows]), path.name)
+                frames.add(rows)
                 bar.update(len(rows))
         except UserError as e:
             if not corpus.is_synth:
@@ -155,7 +161,9 @@ def _assemble(
             "histograms, filter bands, exact duplicates, correctness, exact contamination: every row",
             "sampled_metrics": "repetition, near-duplicate clusters, corpus distinct-n, probe "
             "questions contained in / near-duplicated by train rows: the metric sample; "
-            "per-template and per-stage distinct-n: 200 rows each",
+            "per-template and per-stage distinct-n: 200 rows each; sentence frames: 100k "
+            "sentences per template and overall (bottom-k by position hash); lists and "
+            "repeated sentences: every row",
         },
         "filters": {"source": filters.source, "bands": _bands(filters)},
         "distributions": {

@@ -428,9 +428,13 @@ def derive(formal: dict) -> Any:
     return values.pop()
 
 
+FORMAL_PARSED = "formal_parsed"  # row.meta key: the parsed `formal`, for the frame count
+
+
 def check_formal(row: Row) -> str | None:
     """Why the row's answer or its worked steps do not re-derive from its formal form
-    (None: they do)."""
+    (None: they do). Leaves the parsed form in row.meta[FORMAL_PARSED] (parsing is a good
+    part of the cost; the frame count needs it too and pops it)."""
     return formal_problem(row)[0]
 
 
@@ -440,6 +444,7 @@ def formal_problem(row: Row) -> tuple[str | None, dict | None]:
         f = json.loads(row.formal or "")
     except json.JSONDecodeError as e:
         return f"formal is not valid JSON ({e.msg})", None
+    row.meta[FORMAL_PARSED] = f
     if not isinstance(f, dict):
         return "formal is not a JSON object", None
     try:
@@ -859,6 +864,7 @@ def _trimmed(row: Row, chars: int) -> Row:
         return row
     r = Row(**{k: getattr(row, k) for k in Row.__dataclass_fields__ if k != "meta"})
     r.meta = {**row.meta, "trimmed": True}
+    r.meta.pop(FORMAL_PARSED, None)
     r.text = row.text[:chars]
     if row.messages:
         r.messages = [{**m, "content": (m.get("content") or "")[:chars]} for m in row.messages]
@@ -1078,6 +1084,9 @@ def verdict(q: dict[str, Any]) -> list[dict[str, Any]]:
     _diversity_problems(q, p)
     _curriculum_problems(q, p)
     _quality_problems(q, p)
+    from synth.qa.frames import frame_problems  # frames builds on this module
+
+    p += [Problem(**x) for x in frame_problems(q)]
     p.sort(key=lambda x: (SEVERITY[x.severity], -x.weight))
     return [x.to_json() for x in p]
 

@@ -56,7 +56,8 @@ summary{cursor:pointer;font-weight:600}
 
 SECTIONS = [
     ("verdict", "Verdict"), ("totals", "Totals"), ("distributions", "Distributions"),
-    ("diversity", "Diversity"), ("curriculum", "Curriculum"), ("correctness", "Correctness"),
+    ("diversity", "Diversity"), ("frames", "Frames"), ("formatting", "Formatting"),
+    ("curriculum", "Curriculum"), ("correctness", "Correctness"),
     ("contamination", "Contamination"), ("verify", "Integrity"), ("samples", "Samples"),
     ("method", "Method"),
 ]  # fmt: skip
@@ -112,6 +113,8 @@ def render_html(q: dict[str, Any]) -> str:
         _totals(q),
         _distributions(q),
         _diversity(q),
+        _frames(q),
+        _formatting(q),
         _curriculum(q),
         _correctness(q),
         _contamination(q),
@@ -369,6 +372,141 @@ def _near_groups(g: dict[str, Any]) -> str:
     return f"<p class='note'>{_e(summary_lines(g)[0])}</p>" + table(
         *findings_table(g), numeric=(1, 2, 3, 4)
     )
+
+
+# --- frames and formatting ----------------------------------------------------------------
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:.1%}"
+
+
+def _frames(q: dict[str, Any]) -> str:
+    from synth.qa.frames import FEW_MIN_SENTENCES, FEW_TOP_SHARE, few_frames
+
+    fr = q.get("frames")
+    if not fr:
+        return _section("frames", "Frames", "<p class='note'>Not measured.</p>")
+    o, m = fr["overall"], fr["method"]
+    per100k = (
+        f"<b>{o['distinct_per_100k']:,}</b> distinct frames per 100k sentences"
+        if o.get("distinct_per_100k") is not None
+        else f"<b>{o['distinct']:,}</b> distinct frames in all {o['sampled']:,} sentences "
+        "(fewer than 100k: not comparable with a 100k figure)"
+    )
+    body = (
+        f"<p>{o['sentences']:,} sentences; {per100k}; the 100 most common frames are "
+        f"<b>{_pct(o['top_100_share'])}</b> of sentences (the 10 most common: "
+        f"{_pct(o.get('top_10_share'))}).</p>"
+        "<p class='note'>A frame is a sentence with the world's own words masked: for rows "
+        "with a logic <code>formal</code>, the terms it names (and world words earlier rows' "
+        "formal named), in any inflection, English or Russian; otherwise capitalised names; "
+        f"numbers always. Counted on {_e(m['sampling'])}. Masking: "
+        + _e(", ".join(f"{k} {v:,} rows" for k, v in m["masking"].items()) or "no rows")
+        + ". <code>&lt;&gt;</code> is a masked word, <code>&lt;#&gt;</code> a number.</p>"
+    )
+    t = fr["templates"]
+    names = list(t)
+    flagged = [few_frames(t[k]) for k in names]
+    if len(names) > 1 or names and names[0] != "(all rows)":
+        body += svg.bar_chart(
+            names[:40], [t[k]["top_100_share"] or 0 for k in names[:40]],
+            title="Share of sentences in the 100 most common frames, per template",
+            xlabel="top-100 share", flagged=flagged[:40], value_fmt="{:.0%}",
+        )  # fmt: skip
+    body += (
+        f"<p class='note'>Flagged: the top 100 frames above {FEW_TOP_SHARE:.0%} of a "
+        f"template's sentences, from {FEW_MIN_SENTENCES:,} sentences on. Distinct frames at "
+        "1k and 10k sentences compare templates of different sizes.</p>"
+    )
+    body += "<h3>Per template</h3>" + table(
+        ["template", "rows", "sentences", "sampled", "distinct", "at 1k", "at 10k",
+         "per 100k", "top-10 share", "top-100 share"],
+        [
+            (Raw(f'<span class="flag">{_e(k)}</span>') if f else k, v.get("rows"), v["sentences"],
+             v["sampled"], v["distinct"], v.get("distinct_per_1k"), v.get("distinct_per_10k"),
+             v.get("distinct_per_100k"), _pct(v.get("top_10_share")), _pct(v.get("top_100_share")))
+            for (k, v), f in zip(t.items(), flagged, strict=True)
+        ],
+        numeric=(1, 2, 3, 4, 5, 6, 7, 8, 9),
+    )  # fmt: skip
+    body += "<h3>Most common frames</h3>" + _frame_table(o["top"])
+    for k, v in t.items():
+        if v["top"]:
+            body += (
+                f"<details><summary>{_e(k)}: {v['distinct']:,} distinct frames, top 100 "
+                f"{_pct(v['top_100_share'])}</summary>{_frame_table(v['top'])}</details>"
+            )
+    body += _unformalised(fr.get("unformalised") or {})
+    return _section("frames", "Frames", body)
+
+
+def _frame_table(top: list[dict[str, Any]]) -> str:
+    return table(
+        ["frame", "sentences (sample)", "share"],
+        [
+            (Raw(f"<code>{_e(f['frame'])}</code>") if f["frame"] is not None
+             else Raw("<span class='note'>(text not kept)</span>"), f["count"], _pct(f["share"]))
+            for f in top
+        ],
+        numeric=(1, 2),
+    )  # fmt: skip
+
+
+def _unformalised(u: dict[str, Any]) -> str:
+    if not u.get("rows"):
+        return ""
+    checked = u.get("rows_checked") or {}
+    rows = [
+        (k, n, checked.get(k), _pct(n / max(checked.get(k) or 1, 1)), u["words_by_template"].get(k))
+        for k, n in u["by_template"].items()
+    ]
+    return (
+        "<h3>World words stated without their formal form</h3><p class='note'>Words that "
+        "other rows' <code>formal</code> names (kinds, properties, people, places) in a row "
+        "whose own <code>formal</code> does not: a fact the row states that nothing "
+        "re-checks. They are masked in frames all the same.</p>"
+        + table(["template", "rows", "rows checked", "share", "words"], rows, numeric=(1, 2, 3, 4))
+        + table(
+            ["id", "template", "words"],
+            [(e["id"], e["template"], e["excerpt"] or e["detail"]) for e in u["examples"][:12]],
+        )
+    )
+
+
+def _formatting(q: dict[str, Any]) -> str:
+    fm = q.get("formatting")
+    if not fm:
+        return _section("formatting", "Formatting", "<p class='note'>Not measured.</p>")
+    ml, rp = fm["mixed_lists"], fm["repeated_sentences"]
+    body = (
+        "<p>Per document a model answers with (a row's text, each assistant message): "
+        f'<b>{ml["rows"]:,}</b> row(s) whose lists mix markers ("1.", "1)", "-", '
+        '"*", "•", lines without one) or skip or repeat a number; '
+        f"<b>{rp['rows']:,}</b> row(s) that state a sentence (3 words or more) twice.</p>"
+    )
+    per = fm["templates"]
+    body += table(
+        ["template", "rows", "mixed lists", "share", "repeated sentences", "share"],
+        [
+            (k, v["rows"], v["mixed_lists"], _pct(v["mixed_lists"] / max(v["rows"], 1)),
+             v["repeated_sentences"], _pct(v["repeated_sentences"] / max(v["rows"], 1)))
+            for k, v in per.items()
+        ],
+        numeric=(1, 2, 3, 4, 5),
+    )  # fmt: skip
+    if ml["examples"]:
+        body += "<h3>Mixed list markers</h3>" + table(
+            ["id", "template", "problem", "lists"],
+            [(e["id"], e["template"], e["detail"], Raw(f"<pre>{_e(e['excerpt'])}</pre>"))
+             for e in ml["examples"][:12]],
+        )  # fmt: skip
+    if rp["examples"]:
+        body += "<h3>Repeated sentences</h3>" + table(
+            ["id", "template", "count", "sentence"],
+            [(e["id"], e["template"], e["detail"], e["excerpt"]) for e in rp["examples"][:12]],
+        )
+    return _section("formatting", "Formatting", body)
 
 
 # --- curriculum ---------------------------------------------------------------------------
