@@ -42,7 +42,7 @@ def test_sigkill_then_resume_gives_the_same_bytes(tmp_path):
     assert (killed / "manifest.json").exists()
     p = synth(*ARGS, "--out", str(killed), "--workers", "1")
     assert p.wait(timeout=600) == 0, p.stderr.read()
-    assert "resuming after" in p.stderr.read()
+    assert "resuming from the last checkpoint" in p.stderr.read()
     assert digest(killed) == digest(whole)
     assert not list(killed.glob("*.partial"))
 

@@ -202,6 +202,21 @@ class ContaminationFilter:
             self.__dict__.pop("_probe_index", None)
         self._index_probes()
 
+    def state(self) -> dict[str, Any]:
+        """What rows taught it (the probes' indexes are rebuilt from the probes): the
+        templates near-checked, and the skeletons when it owns them (near_dedup off)."""
+        own = self.owns_skeletons and self.skeletons is not None
+        return {
+            "near_templates": sorted(self._near_templates),
+            "skeletons": self.skeletons.state() if own else None,  # type: ignore[union-attr]
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._near_templates = {str(t) for t in state["near_templates"]}
+        if self.owns_skeletons and self.skeletons is not None:
+            self.skeletons.restore(state["skeletons"])
+        self._views, self._prepared = {}, {}
+
     def prepare(self, rows: Sequence[Row]) -> None:
         if self.owns_skeletons and self.skeletons is not None:
             self.skeletons.prepare(rows)  # else near_dedup prepares the shared model

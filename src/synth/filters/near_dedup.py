@@ -497,6 +497,32 @@ class TemplateSkeletons:
         bounds = np.cumsum([s.size for s in sets])[:-1]
         return [s[k] for s, k in zip(sets, np.split(keep, bounds), strict=True)]
 
+    def state(self) -> dict[str, Any]:
+        """Per template: rows seen, the shingles observed while calibrating, the skeleton."""
+        return {
+            t: {
+                "seen": st.seen,
+                "observed": list(st.observed),
+                "skeleton": st.skeleton,
+                "version": st.version,
+                "frozen": st.frozen,
+            }
+            for t, st in self._t.items()
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._t = {
+            str(t): _TemplateState(
+                int(v["seen"]),
+                [_u64(a) for a in v["observed"]],
+                None if v["skeleton"] is None else _u64(v["skeleton"]),
+                int(v["version"]),
+                bool(v["frozen"]),
+            )
+            for t, v in state.items()
+        }
+        self._cache, self._batch = (None, np.zeros(0, dtype=np.uint64)), {}
+
     def stats(self) -> dict[str, Any]:
         frozen = [st for st in self._t.values() if st.frozen]
         sizes = [st.skeleton.size for st in frozen if st.skeleton is not None]
@@ -715,6 +741,44 @@ class NearDedupFilter:
             self._pending.update(_as_stored(keys.ravel().tolist()))
             self._indexed += len(sets)
 
+    def state(self) -> dict[str, Any]:
+        """The band-key index, keys not yet in it, the calibrating templates' kept rows
+        (their verified indexes are rebuilt on use), and the skeletons if its own."""
+        return {
+            "index": {
+                "bits": self._index._bits,
+                "n": self._index._n,
+                "evicted": self._index.evicted,
+                "table": self._index._table.ravel(),
+            },
+            "pending": np.array(sorted(self._pending), dtype=np.uint64),
+            "calibrating": {t: list(c.kept) for t, c in self._calib.items()},
+            "indexed": self._indexed,
+            "skeletons": self._sk().state() if self.owns_skeletons else None,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        ix = state["index"]
+        if ix["bits"] != self._index._bits or ix["table"].size != self._index._table.size:
+            raise ValueError("the near-duplicate index does not fit index_mb")
+        self._index.__setstate__(
+            {
+                "bits": ix["bits"],
+                "table": _u64(ix["table"]),
+                "n": int(ix["n"]),
+                "evicted": int(ix["evicted"]),
+            }
+        )
+        self._pending = set(_u64(state["pending"]).tolist())
+        self._calib = {
+            str(t): _Calibrating([_u64(a) for a in kept])
+            for t, kept in state["calibrating"].items()
+        }
+        self._indexed = int(state["indexed"])
+        if self.owns_skeletons:
+            self._sk().restore(state["skeletons"])
+        self._prepared, self._last = {}, (None, None, None)
+
     def stats(self) -> dict[str, Any]:
         self._flush_pending()
         n = self._indexed
@@ -725,3 +789,10 @@ class NearDedupFilter:
             "band_keys_forgotten": self._index.evicted,
             "table_bytes": self._index.nbytes,
         }
+
+
+def _u64(a: Any) -> np.ndarray:
+    """A saved uint64 array, checked (a resumed run's state is read back from disk)."""
+    if not isinstance(a, np.ndarray) or a.dtype != np.uint64 or a.ndim != 1:
+        raise ValueError("a saved hash array is not a flat uint64 array")
+    return a

@@ -36,6 +36,7 @@ class GenerateConfig:
     templates: list[str] = field(default_factory=list)
     templates_only: bool = False
     overwrite: bool = False
+    checkpoint_every: float = 60.0  # seconds of work between two checkpoints, at most
     progress: bool = True
     command_line: str | None = None
 
@@ -51,8 +52,8 @@ def parse_langs(spec: str) -> dict[str, float]:
             out[name] = float(share) if share else 1.0
         except ValueError:
             raise UserError(f"--lang: share {share!r} of {name} is not a number") from None
-        if out[name] <= 0:
-            raise UserError(f"--lang: share of {name} must be positive")
+        if not out[name] > 0 or out[name] == float("inf"):
+            raise UserError(f"--lang: share of {name} must be a positive number")
     if not out:
         raise UserError("--lang: give at least one language, e.g. en")
     total = sum(out.values())

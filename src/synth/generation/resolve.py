@@ -63,9 +63,20 @@ class Resolved:
         return self.setup.settings
 
 
+# The largest budget one run plans: 500 times the largest tier's, days of a large cluster.
+# Past it a typo (`1000T`) is refused at once rather than planned.
+MAX_BUDGET = 10**13
+
+
 def resolve(config: GenerateConfig) -> Resolved:
     tier = load_tier(config.tier)
     budget = parse_count(config.tokens, "--tokens") if config.tokens is not None else tier.budget
+    if budget > MAX_BUDGET:
+        where = "--tokens" if config.tokens is not None else f"{tier.source}: budget"
+        raise UserError(
+            f"{where}: {budget:,} tokens is more than one run makes (at most {MAX_BUDGET:,});"
+            " split it into runs with different --seed values"
+        )
     shard_tokens = parse_count(config.shard_tokens, "--shard-tokens")
     if config.executor not in ("local", "ray"):
         raise UserError(f"--executor: unknown executor {config.executor!r}; choose local or ray")

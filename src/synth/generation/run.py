@@ -3,17 +3,29 @@
 world → plan → units (sample, render, realise, tokenize, per-sample filters; in
 workers) → corpus filters (dedup, contamination, balance; in order, here) → shards
 and manifest. The eval probes are made first, so the contamination guard knows them.
+
+Checkpoints. The run's state (`state.RunState`) is saved whenever a shard closes and at
+least every `checkpoint_every` seconds (60 by default) between, with the open shard
+flushed to disk: a run killed, interrupted or stopped by a full disk resumes from its
+last checkpoint, however large its shards, and ends byte-identical to an uninterrupted
+run (when a checkpoint happens changes no decision). A stopped run says what its last
+checkpoint holds.
+
+Bounds. A world too small for its budget gives duplicates that the corpus filters
+reject, and the tail units that make up for them would run for ever: once `MIN_TAILS`
+tail units show what they keep, a run that would need to draw more than `MAX_DRAWN`
+times its budget at that rate stops, naming the filters' main reasons (the default
+tiers draw 1.0-1.3 times theirs).
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +39,12 @@ from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
 from synth.filters.rejected import write_rejected
 from synth.generation.config import GenerateConfig
-from synth.generation.outdir import discard_partials, prepare_out
+from synth.generation.outdir import claim_out, discard_partials, prepare_out
 from synth.generation.resolve import Resolved, resolve
+from synth.generation.state import STATE, RunState, load_run, save_run
 from synth.generation.unit import Producer, UnitResult
 from synth.row import SCHEMA, Row
-from synth.shards.atomic import sha256_file, write_pickle
+from synth.shards.atomic import sha256_file
 from synth.shards.manifest import MANIFEST_VERSION, write_manifest
 from synth.shards.writer import ShardWriter, write_dataset_files
 
@@ -39,50 +52,23 @@ from synth.shards.writer import ShardWriter, write_dataset_files
 def generate(config: GenerateConfig) -> dict[str, Any]:
     """Generate a corpus; returns its manifest. Raises UserError for bad input."""
     run = resolve(config)
-    old = prepare_out(run)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if old is None:
-        # The folder is ours from the first moment: a run killed this early resumes too.
-        write_manifest(
-            out,
-            {
-                "version": MANIFEST_VERSION,
-                "status": "running",
-                "fingerprint": run.fingerprint,
-                "resolved": run.resolved,
-            },
-        )
-    if old is not None and old.get("status") == "complete":
-        print(
-            f"{out}: already complete ({old['totals']['tokens']:,} tokens); nothing to do",
-            file=sys.stderr,
-        )
-        return old
-    return _Generation(run, out, old).run()
+    prepare_out(run, check=True)  # refused before anything is made or locked
+    lock = claim_out(out)
+    try:
+        old = prepare_out(run, lock=lock.path)
+        if old is not None and old.get("status") == "complete":
+            tokens = (old.get("totals") or {}).get("tokens", 0)
+            print(f"{out}: already complete ({tokens:,} tokens); nothing to do", file=sys.stderr)
+            return old
+        return _Generation(run, out, old).run()
+    finally:
+        lock.release()
 
 
-@dataclass
-class _State:
-    """Everything a run carries from unit to unit; saved whenever a shard closes, so a
-    killed run resumes from its last complete shard with exactly the same state."""
-
-    next_unit: int = 0
-    kept_tokens: int = 0
-    produced_tokens: int = 0  # before corpus filters: their keep rate sizes the tail
-    attempts: int = 0
-    rejected: int = 0
-    shards: list = field(default_factory=list)
-    stages: list = field(default_factory=list)
-    rows: int = 0
-    sample_stats: list = field(default_factory=list)
-    corpus: Any = None
-    seconds: dict = field(default_factory=dict)  # CPU seconds per step, summed over units
-    llm: dict = field(default_factory=dict)  # LLM backend counters, summed over units
-
-
-STATE = Path(".synth") / "state.pkl"
 CORPUS_BATCH = 256  # rows per corpus-filter batch
+MIN_TAILS = 4  # tail units that show their keep rate before it can stop a run
+MAX_DRAWN = 20  # tokens drawn, in budgets, that a run may take to reach its budget
 
 
 class _Generation:
@@ -92,28 +78,121 @@ class _Generation:
         self.resume_from = resume_from
         self.cfg = run.tier
         self.started = time.time()
+        self.st: RunState | None = None
+        self.checkpointed = time.monotonic()
 
     def run(self) -> dict[str, Any]:
+        bar = _progress(self.run_.config, self.run_.budget)
+        writer: ShardWriter | None = None
+        try:
+            if self.resume_from is None:
+                # The folder is ours from the first moment: a run killed this early resumes.
+                write_manifest(self.out, self._first_manifest())
+            plan, st, stage_acc, writer, producer = self._start(bar)
+            self._loop(plan, st, stage_acc, writer, producer, bar)
+            bar.close()
+            self.manifest = self._manifest(plan, st, stage_acc, "complete")
+            write_dataset_files(
+                self.out, [s.file for s in writer.shards], SCHEMA, f"synth {self.cfg.tier} corpus"
+            )
+            write_rejected(self.out, self.manifest["filters"])
+            write_manifest(self.out, self.manifest)
+        except KeyboardInterrupt:
+            bar.close()
+            if writer is not None:
+                writer.abort()
+            raise RunStopped(f"interrupted; {self._saved()}") from None
+        except OSError as e:
+            bar.close()
+            if writer is not None:
+                writer.abort()
+            raise RunStopped(
+                f"cannot write to {self.out} ({e.strerror or _short(e)}); {self._saved()},"
+                " and synth's partial files are removed: free space and re-run the same command"
+            ) from None
+        finally:
+            bar.close()
+        (self.out / STATE).unlink(missing_ok=True)
+        return self.manifest
+
+    def _saved(self) -> str:
+        """What a re-run of a stopped run starts from, truthfully."""
+        st = self.st
+        if st is None or not (self.out / STATE).is_file():
+            return "no checkpoint was saved yet: re-running the same command starts again"
+        return (
+            f"the last checkpoint holds {st.saved_tokens:,} of {self.run_.budget:,} tokens:"
+            " re-run the same command to resume from it"
+        )
+
+    def _first_manifest(self) -> dict[str, Any]:
+        return {
+            "version": MANIFEST_VERSION,
+            "status": "running",
+            "fingerprint": self.run_.fingerprint,
+            "resolved": self.run_.resolved,
+        }
+
+    def _start(self, bar):
         from synth.filters import build_corpus_chain
         from synth.generation.probes import write_probes
 
         run, cfg = self.run_, self.cfg
+        plan = make_schedule(cfg, run.budget, entities=run.active_entities, kinds=run.kinds)
+        producer = Producer(run.setup, run.lib, run.tokenizer)
+        probes = write_probes(producer, self.out / "eval", cfg, run.active_entities)
+        corpus = build_corpus_chain(cfg.filters, probes=probes)
+        st = load_run(self.out, run.fingerprint, corpus) if self.resume_from is not None else None
+        writer = ShardWriter(self.out, SCHEMA, run.shard_tokens)
+        if st is None:
+            if self.resume_from is not None:
+                print(
+                    f"{self.out}: the run stopped before its first checkpoint; starting again",
+                    file=sys.stderr,
+                )
+            discard_partials(self.out, keep=[])
+            st = RunState(corpus=corpus)
+        else:
+            st = self._resume(st, writer)
+        self.st = st
+        writer.shards = list(st.shards)
+        stage_acc = _StageAccumulator(cfg, run.stage_concepts, st.stages, st.rows)
+        self.manifest = self._manifest(plan, st, stage_acc, "running")
+        bar.update(st.kept_tokens)
+        return plan, st, stage_acc, writer, producer
+
+    def _resume(self, st: RunState, writer: ShardWriter) -> RunState:
+        """Check the shards the state lists, carry on with its open shard; whatever was
+        written after the checkpoint goes."""
+        for s in st.shards:
+            p = self.out / s.file
+            if not p.is_file() or sha256_file(p) != s.sha256:
+                raise UserError(
+                    f"--out: {p} is missing or damaged (sha256 differs from the manifest); pass --overwrite to start over"
+                )
+        keep = [s.file for s in st.shards]
+        if st.open_shard is not None:
+            try:
+                writer.reopen(st.open_shard)
+            except (ValueError, OSError, pa.ArrowException) as e:
+                if isinstance(e, OSError) and not isinstance(e, FileNotFoundError):
+                    raise
+                raise UserError(f"--out: {_short(e)}; pass --overwrite to start over") from None
+            keep.append(st.open_shard["file"] + ".partial")
+        discard_partials(self.out, keep=keep)
+        print(
+            f"{self.out}: resuming from the last checkpoint ({len(st.shards)} complete shard(s),"
+            f" {st.saved_tokens:,} tokens)",
+            file=sys.stderr,
+        )
+        return st
+
+    def _loop(self, plan, st: RunState, stage_acc, writer: ShardWriter, producer, bar) -> None:
+        run = self.run_
         # An LLM backend batches inside one process (one model in memory): 1 worker by default.
         workers = run.config.workers or (
             os.cpu_count() or 1 if run.config.backend == "template" else 1
         )
-        plan = make_schedule(cfg, run.budget, entities=run.active_entities, kinds=run.kinds)
-        producer = Producer(run.setup, run.lib, run.tokenizer)
-        probes = write_probes(producer, self.out / "eval", cfg, run.active_entities)
-        st = self._resume_state() if self.resume_from is not None else None
-        if st is None:
-            discard_partials(self.out, keep=[])
-            st = _State(corpus=build_corpus_chain(cfg.filters, probes=probes))
-        stage_acc = _StageAccumulator(cfg, run.stage_concepts, st.stages, st.rows)
-        writer = ShardWriter(self.out, SCHEMA, run.shard_tokens, shards=list(st.shards))
-        self.manifest = self._manifest(plan, st, stage_acc, "running")
-        bar = _progress(run.config, run.budget)
-        bar.update(st.kept_tokens)
         if hasattr(producer.backend, "on_progress") and workers == 1:
             from synth.backends.realise import progress_text
 
@@ -125,64 +204,68 @@ class _Generation:
                 )
 
             producer.backend.on_progress = show
-        try:
-            with gc_policy.settled(), self._executor(workers, producer) as ex:
-                for res in self._results(ex, plan, st):
-                    t0 = time.perf_counter()
-                    table = _first_tokens(
-                        self._corpus_filter(res.table, st.corpus, res.rows),
-                        run.budget - st.kept_tokens,
-                    )
-                    t1 = time.perf_counter()
-                    st.produced_tokens += res.tokens
-                    tokens = (
-                        int(pa.compute.sum(table.column("n_tokens")).as_py() or 0)
-                        if table.num_rows
-                        else 0
-                    )
-                    st.kept_tokens += tokens
-                    st.attempts += res.attempts
-                    st.rejected += res.rejected + (res.table.num_rows - table.num_rows)
-                    st.sample_stats = [merge_sample_stats(st.sample_stats + [res.filter_stats])]
-                    stage_acc.add(table)
-                    st.next_unit = res.unit + 1
-                    st.llm = add_counters(
-                        getattr(st, "llm", {}), res.llm
-                    )  # states saved before LLM backends lack it
-                    if writer.write_unit(res.unit, table, tokens) is not None:
-                        self._checkpoint(plan, st, stage_acc, writer)
-                    for k, v in res.seconds.items():
-                        st.seconds[k] = st.seconds.get(k, 0.0) + v
-                    st.seconds["corpus_filters"] = st.seconds.get("corpus_filters", 0.0) + t1 - t0
-                    st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
-                    bar.update(tokens)
-                    bar.set_postfix_str(
-                        f"rejected {rejected_share(st.rejected, stage_acc.rows):.1%}",
-                        refresh=False,
-                    )
-                    if st.kept_tokens >= run.budget:
-                        break
-                if writer.close_shard() is not None:
+        tails = [0, 0, 0]  # tail units consumed, tokens they drew, tokens kept of them
+        with gc_policy.settled(), self._executor(workers, producer) as ex:
+            for res in self._results(ex, plan, st):
+                t0 = time.perf_counter()
+                table = _first_tokens(
+                    self._corpus_filter(res.table, st.corpus, res.rows),
+                    run.budget - st.kept_tokens,
+                )
+                t1 = time.perf_counter()
+                st.produced_tokens += res.tokens
+                tokens = (
+                    int(pa.compute.sum(table.column("n_tokens")).as_py() or 0)
+                    if table.num_rows
+                    else 0
+                )
+                st.kept_tokens += tokens
+                st.attempts += res.attempts
+                st.rejected += res.rejected + (res.table.num_rows - table.num_rows)
+                st.sample_stats = [merge_sample_stats(st.sample_stats + [res.filter_stats])]
+                stage_acc.add(table)
+                st.next_unit = res.unit + 1
+                st.llm = add_counters(st.llm, res.llm)
+                closed = writer.write_unit(res.unit, table, tokens) is not None
+                for k, v in res.seconds.items():
+                    st.seconds[k] = st.seconds.get(k, 0.0) + v
+                st.seconds["corpus_filters"] = st.seconds.get("corpus_filters", 0.0) + t1 - t0
+                st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
+                bar.update(tokens)
+                bar.set_postfix_str(
+                    f"rejected {rejected_share(st.rejected, stage_acc.rows):.1%}",
+                    refresh=False,
+                )
+                if st.kept_tokens >= run.budget:
+                    break
+                due = time.monotonic() - self.checkpointed >= run.config.checkpoint_every
+                if closed or due:
                     self._checkpoint(plan, st, stage_acc, writer)
-        except KeyboardInterrupt:
-            bar.close()
-            raise RunStopped(
-                "interrupted; complete shards are kept: re-run the same command to resume"
-            ) from None
-        except OSError as e:
-            bar.close()
-            raise RunStopped(
-                f"cannot write to {self.out} ({e.strerror or e}); complete shards are kept: free space and re-run the same command to resume"
-            ) from None
-        bar.close()
-        self.manifest = self._manifest(plan, st, stage_acc, "complete")
-        write_dataset_files(
-            self.out, [s.file for s in writer.shards], SCHEMA, f"synth {cfg.tier} corpus"
+                if res.unit >= len(plan.units):
+                    tails = [tails[0] + 1, tails[1] + res.tokens, tails[2] + tokens]
+                self._check_progress(st, tails)
+            writer.close_shard()
+            self._checkpoint(plan, st, stage_acc, writer)
+
+    def _check_progress(self, st: RunState, tails: list[int]) -> None:
+        """Stop a run the corpus filters keep starving (see Bounds above). `tails`: tokens
+        drawn and kept by the tail units so far."""
+        budget = self.run_.budget
+        (n, drawn, kept), short = tails, budget - st.kept_tokens
+        need = st.produced_tokens + (short * drawn / kept if kept else float("inf"))
+        if st.produced_tokens <= MAX_DRAWN * budget and (
+            n < MIN_TAILS or need <= MAX_DRAWN * budget
+        ):
+            return
+        reasons = st.corpus.stats().get("rejected", {})
+        top = sorted(reasons.items(), key=lambda rn: (-rn[1], rn[0]))[:2]
+        why = ", ".join(f"{r} {c:,}" for r, c in top) or "no reason recorded"
+        raise RunStopped(
+            f"the corpus filters keep {kept / max(1, drawn):.1%} of what the last units drew"
+            f" ({why}), too little to reach --tokens {budget:,} ({st.kept_tokens:,} kept):"
+            " the world or the templates have too little to say; choose a smaller --tokens"
+            " or a larger world"
         )
-        write_rejected(self.out, self.manifest["filters"])
-        write_manifest(self.out, self.manifest)
-        (self.out / STATE).unlink(missing_ok=True)
-        return self.manifest
 
     def _executor(self, workers: int, producer: Producer):
         c = self.run_.config
@@ -192,27 +275,7 @@ class _Generation:
             return RayExecutor(Producer, self.run_.setup, c.ray_address, c.workers)
         return LocalExecutor(Producer, self.run_.setup, workers, producer if workers == 1 else None)
 
-    def _resume_state(self) -> _State | None:
-        """The state saved with the last complete shard; shards after it are discarded."""
-        path = self.out / STATE
-        if not path.is_file():
-            return None
-        with open(path, "rb") as f:
-            st: _State = pickle.load(f)
-        for s in st.shards:
-            p = self.out / s.file
-            if not p.is_file() or sha256_file(p) != s.sha256:
-                raise UserError(
-                    f"--out: {p} is missing or damaged (sha256 differs from the manifest); pass --overwrite to start over"
-                )
-        discard_partials(self.out, keep=[s.file for s in st.shards])
-        print(
-            f"{self.out}: resuming after {len(st.shards)} complete shard(s), {st.kept_tokens:,} tokens",
-            file=sys.stderr,
-        )
-        return st
-
-    def _results(self, ex, plan: Schedule, st: _State) -> Iterator[UnitResult]:
+    def _results(self, ex, plan: Schedule, st: RunState) -> Iterator[UnitResult]:
         """Unit results in index order: the planned units from where the run stands, then
         tail units (the last unit again under new indices, full size) while corpus filters
         leave the budget short. The consumer stops at the budget, so what is written never
@@ -220,7 +283,7 @@ class _Generation:
         still looks short counting what the units in flight should keep, so little is
         made to be thrown away."""
         budget, last = self.run_.budget, plan.units[-1]
-        planned = iter([u for u in plan.units if u.index >= st.next_unit])
+        planned = plan.units.since(st.next_unit)
         tail = replace(last, tokens=plan.unit_tokens, tail=False)
         next_index = max(last.index + 1, st.next_unit)
         ahead: deque[int] = deque()  # tokens of the units in flight
@@ -258,16 +321,21 @@ class _Generation:
             mask.extend(id(r) in kept for r in batch)
         return table if all(mask) else table.filter(pa.array(mask))
 
-    def _checkpoint(self, plan, st: _State, stage_acc, writer) -> None:
+    def _checkpoint(self, plan, st: RunState, stage_acc, writer: ShardWriter) -> None:
+        """Save what a resumed run needs: the open shard flushed, the state, the manifest."""
+        st.open_shard = writer.checkpoint()
         st.shards = list(writer.shards)
         st.stages, st.rows = stage_acc.stages, stage_acc.rows
-        (self.out / STATE).parent.mkdir(exist_ok=True)
-        write_pickle(self.out / STATE, st)
+        save_run(self.out, st, self.run_.fingerprint)
+        st.saved_tokens = sum(s.tokens for s in st.shards) + (
+            st.open_shard["tokens"] if st.open_shard else 0
+        )
+        self.checkpointed = time.monotonic()
         self.manifest = self._manifest(plan, st, stage_acc, "running")
         write_manifest(self.out, self.manifest)
         write_dataset_files(self.out, [s.file for s in writer.shards], SCHEMA)
 
-    def _manifest(self, plan: Schedule, st: _State, stage_acc, status: str) -> dict:
+    def _manifest(self, plan: Schedule, st: RunState, stage_acc, status: str) -> dict:
         run, cfg = self.run_, self.cfg
         elapsed = time.time() - self.started
         c = run.config
@@ -280,7 +348,7 @@ class _Generation:
             "config": {
                 k: v
                 for k, v in asdict(c).items()
-                if k not in ("progress", "command_line", "ray_address")
+                if k not in ("progress", "command_line", "ray_address", "checkpoint_every")
             },
             "resolved": run.resolved,
             "tier": cfg.tier,
@@ -315,7 +383,7 @@ class _Generation:
                 "steps_seconds": {k: round(v, 3) for k, v in sorted(st.seconds.items())},
             },
             "resume": {"next_unit": st.next_unit},
-            **({"llm": llm_summary(getattr(st, "llm", {}))} if c.backend != "template" else {}),
+            **({"llm": llm_summary(st.llm)} if c.backend != "template" else {}),
         }
 
 
@@ -385,6 +453,11 @@ def _progress(config: GenerateConfig, total: int):
         mininterval=0.5,
         file=sys.stderr,
     )
+
+
+def _short(e: BaseException, n: int = 120) -> str:
+    text = str(e) or type(e).__name__
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _first_tokens(table: pa.Table, tokens: int) -> pa.Table:

@@ -3,6 +3,11 @@
 A shard is written as `data-NNNNN.arrow.partial` and renamed when complete, so a shard
 file either exists whole or not at all. Shards end on work-unit boundaries, so shard k
 holds the same units (and bytes) however many workers produced them.
+
+A shard that is still open can be checkpointed (`checkpoint`: flushed to disk, its
+length and the sha256 of what it holds recorded) and reopened by a resumed run
+(`reopen`): the record batches up to the checkpoint are read back and written again,
+which gives the same bytes, so a run that never fills a shard still resumes.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from synth.shards.atomic import partial_of, sha256_file, write_json
+from synth.shards.atomic import fault_point, partial_of, sha256_file, write_json
 
 DEFAULT_SHARD_BYTES = 500 * 2**20
 
@@ -49,12 +54,15 @@ class ShardWriter:
         self._rows = self._tokens = 0
         self._stages: set[int] = set()
         self._units: list[int] = []
+        self._saved: int | None = None  # the open shard's length at its last checkpoint
 
     def _open(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         self._path = self.out / f"{self.prefix}-{len(self.shards):05d}.arrow"
+        fault_point(self._path)
         self._sink = pa.OSFile(str(partial_of(self._path)), "wb")
         self._writer = pa.ipc.new_stream(self._sink, self.schema)
+        self._saved = None
 
     def write_unit(self, unit: int, table: pa.Table, tokens: int) -> ShardInfo | None:
         """Append a unit's rows; returns the shard's info when this closed it."""
@@ -66,6 +74,7 @@ class ShardWriter:
             )
             if "stage" in table.column_names:  # rows synth did not make (`synth filter`) have none
                 self._stages.update(int(s) for s in set(table.column("stage").to_pylist()))
+            fault_point(self._path)
         self._rows += table.num_rows
         self._tokens += tokens
         self._units.append(unit)
@@ -80,6 +89,7 @@ class ShardWriter:
         self._sink.flush()
         os.fsync(self._sink.fileno())
         self._sink.close()
+        fault_point(self._path)
         os.replace(partial_of(self._path), self._path)
         info = ShardInfo(
             file=self._path.name,
@@ -92,10 +102,79 @@ class ShardWriter:
         )
         self.shards.append(info)
         self._writer = self._sink = self._path = None
+        self._saved = None
         self._rows = self._tokens = 0
         self._stages = set()
         self._units = []
         return info
+
+    def checkpoint(self) -> dict | None:
+        """The open shard flushed to disk, and what `reopen` needs to carry on from here
+        (None when no shard is open)."""
+        if self._writer is None:
+            return None
+        self._sink.flush()
+        os.fsync(self._sink.fileno())
+        offset = self._saved = self._sink.tell()
+        return {
+            "file": self._path.name,
+            "offset": offset,
+            "sha256": sha256_file(partial_of(self._path), limit=offset),
+            "rows": self._rows,
+            "tokens": self._tokens,
+            "stages": sorted(self._stages),
+            "units": list(self._units),
+        }
+
+    def reopen(self, saved: dict) -> None:
+        """Carry on with the shard `checkpoint` described: its record batches up to the
+        checkpoint are written again into a new partial file. The shard may have been
+        closed since (a later step failed before the next checkpoint): its complete file
+        holds the same bytes up to there. ValueError if neither matches the checkpoint."""
+        path = self.out / saved["file"]
+        offset = int(saved["offset"])
+        source = next(
+            (p for p in (partial_of(path), path) if p.is_file() and p.stat().st_size >= offset),
+            None,
+        )
+        if source is None or sha256_file(source, limit=offset) != saved["sha256"]:
+            raise ValueError(f"{path.name}: the open shard differs from its checkpoint")
+        old = path.with_name(path.name + ".resume")
+        os.replace(source, old)
+        self._path = path
+        self._sink = pa.OSFile(str(partial_of(path)), "wb")
+        self._writer = pa.ipc.new_stream(self._sink, self.schema)
+        with pa.memory_map(str(old), "r") as src:
+            for batch in pa.ipc.open_stream(src.read_buffer(offset)):
+                self._writer.write_batch(batch)
+        if self._sink.tell() != offset:
+            raise ValueError(f"{path.name}: the open shard does not rebuild to its checkpoint")
+        old.unlink()
+        self._saved = offset
+        self._rows, self._tokens = int(saved["rows"]), int(saved["tokens"])
+        self._stages = set(saved["stages"])
+        self._units = list(saved["units"])
+
+    def abort(self) -> None:
+        """Close the open shard unfinished, keeping only what its last checkpoint holds
+        (a full disk: the rest of the space goes back at once; the next run carries on
+        from the checkpoint). A shard never checkpointed goes whole."""
+        if self._sink is not None:
+            try:
+                self._sink.close()
+            except (OSError, pa.ArrowException):
+                pass
+        if self._path is not None:
+            partial = partial_of(self._path)
+            try:
+                if self._saved is None:
+                    partial.unlink(missing_ok=True)
+                elif partial.is_file():
+                    os.truncate(partial, self._saved)
+            except OSError:
+                pass
+        self._writer = self._sink = self._path = None
+        self._saved = None
 
 
 def write_dataset_files(
