@@ -329,14 +329,20 @@ def test_out_holding_something_else(outside, tmp_path):
     out = tmp_path / "o"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
+    # A folder without synth output is never synth's to clear, whatever the flags say.
+    for flags in ((), ("--overwrite",)):
+        r = run(outside[0], "--out", out, *flags, ok=False)
+        _one_line_error(r, str(out), "not empty", "holds no synth output")
+        assert "--overwrite" not in r.output
+        assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    (out / "notes.txt").unlink()
+    run(outside[0], "--out", out)
+    (out / "notes.txt").write_text("mine")  # the user's file beside a synth output
     r = run(outside[0], "--out", out, ok=False)
-    _one_line_error(r, str(out), "not empty", "--overwrite")
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    _one_line_error(r, "earlier synth filter output", "--overwrite")
     run(outside[0], "--out", out, "--overwrite")
     assert (out / "notes.txt").read_text() == "mine"  # --overwrite replaces only our files
     assert len(datasets.load_from_disk(str(out))) == GOOD
-    r = run(outside[0], "--out", out, ok=False)
-    _one_line_error(r, "earlier synth filter output", "--overwrite")
 
 
 def test_bad_config_yaml(outside, tmp_path):

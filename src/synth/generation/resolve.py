@@ -148,9 +148,7 @@ def resolve(config: GenerateConfig) -> Resolved:
             for tid in sorted(tier.templates)
             for lang in langs
         },
-        "partials": {
-            str(p.name): _sha(p.read_bytes()) for d in lib.dirs for p in sorted(d.rglob("_*.j2"))
-        },
+        "pack_files": pack_files(lib, builtin=not config.templates_only),
         "world": {"file": _sha(Path(config.world).read_bytes())} if config.world else tier.world,
         "langs": langs,
         "synth": __version__,
@@ -175,6 +173,19 @@ def resolve(config: GenerateConfig) -> Resolved:
 
 def _sha(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()[:16]
+
+
+def pack_files(lib: TemplateLibrary, builtin: bool) -> dict[str, str]:
+    """Every template file of every pack by its path in the pack, the pack named
+    `builtin` or `packN` (in --templates order): a partial edited between a kill and the
+    re-run changes the fingerprint, and a pack's `en/command/_common.j2` is never taken
+    for the built-in one (or for `ru/command/_common.j2`)."""
+    out = {}
+    for i, d in enumerate(lib.dirs):
+        label = "builtin" if builtin and i == len(lib.dirs) - 1 else f"pack{i}"
+        for p in sorted(d.rglob("*.j2")):
+            out[f"{label}/{p.relative_to(d).as_posix()}"] = _sha(p.read_bytes())
+    return out
 
 
 def make_world(seed: int, cfg: TierConfig, world_file: str | None) -> World:
