@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from synth.errors import UserError
 from synth.row import Row
+from synth.safe_yaml import shown
 
 EXAMPLES_PER_REASON = 5
 EXAMPLE_CHARS = 500
@@ -387,7 +388,7 @@ def configure(cls: type, cfg: Any, where: str, **extra: Any) -> Any:
             continue
         if key not in known:
             names = ", ".join(sorted([*known, "enabled"]))
-            raise UserError(f"{where}: unknown key {key!r} (known: {names})")
+            raise UserError(f"{where}: unknown key {shown(key)} (known: {names})")
         kwargs[key] = _check_type(value, known[key], f"{where}.{key}")
     try:
         return cls(**kwargs, **extra)
@@ -415,5 +416,5 @@ def _check_type(value: Any, field: dataclasses.Field, where: str) -> Any:
         ok = True  # the filter checks it
     if not ok:
         want = " or ".join(t.__name__ for t in types) if types else type(default).__name__
-        raise UserError(f"{where}: must be {want}, got {type(value).__name__} {value!r}")
+        raise UserError(f"{where}: must be {want}, got {type(value).__name__} {shown(value)}")
     return value

@@ -191,7 +191,13 @@ def pack_files(lib: TemplateLibrary, builtin: bool) -> dict[str, str]:
 def make_world(seed: int, cfg: TierConfig, world_file: str | None) -> World:
     """The user's world when one is given, else the tier's fictional world."""
     if world_file:
-        return load_world(world_file, seed)
+        world = load_world(world_file, seed)
+        if not world.entities:  # kinds only, or nothing: every ontology family asks about one
+            raise UserError(
+                f"--world {world_file}: the world has no entities (individuals) to write about;"
+                " declare some (YAML: entities:, RDF: instances of its classes)"
+            )
+        return world
     return build_world(seed, cfg.world)
 
 

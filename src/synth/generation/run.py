@@ -46,6 +46,7 @@ from synth.generation.unit import Producer, UnitResult
 from synth.row import SCHEMA, Row
 from synth.shards.atomic import sha256_file
 from synth.shards.manifest import MANIFEST_VERSION, write_manifest
+from synth.shards.verify import describe_shards
 from synth.shards.writer import ShardWriter, write_dataset_files
 
 
@@ -141,6 +142,7 @@ class _Generation:
         plan = make_schedule(cfg, run.budget, entities=run.active_entities, kinds=run.kinds)
         producer = Producer(run.setup, run.lib, run.tokenizer)
         probes = write_probes(producer, self.out / "eval", cfg, run.active_entities)
+        self.eval_shards = describe_shards(self.out / "eval")  # for `synth verify`
         corpus = build_corpus_chain(cfg.filters, probes=probes)
         st = load_run(self.out, run.fingerprint, corpus) if self.resume_from is not None else None
         writer = ShardWriter(self.out, SCHEMA, run.shard_tokens)
@@ -368,6 +370,7 @@ class _Generation:
                 "rejected": st.rejected,
             },
             "shards": [s.to_json() for s in st.shards],
+            "eval": {"shards": self.eval_shards},
             "read_in_order": True,
             "order_note": "Rows are in curriculum order (shard 0 first). Read shards in order without a global shuffle to keep the curriculum.",
             "stages": stage_acc.to_json(),

@@ -49,6 +49,7 @@ from typing import Any
 import yaml
 
 from synth.errors import UserError
+from synth.safe_yaml import BoundedLoader, shown
 from synth.world.fictional import relation_rules, taxonomy_rules
 from synth.world.model import HAS, ISA, Entity, Relation, World
 from synth.world.solver import Closure, Contradiction, Rule, Triple, is_var, negate
@@ -87,8 +88,9 @@ class LineList(list):
         self.lines: list[int] = []
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML whose mappings and sequences keep their nodes' start marks."""
+class _Loader(BoundedLoader):
+    """Safe YAML (aliases and nesting bounded) whose mappings and sequences keep their
+    nodes' start marks."""
 
 
 # In a flow collection (`if: [?x is hot]`, `{then: ?x is hot}`) PyYAML reads `?` as the
@@ -119,7 +121,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode):
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"duplicate key {key!r} (first at line {d.lines[key]})",
+                f"duplicate key {shown(key)} (first at line {d.lines[key]})",
                 knode.start_mark,
             )
         d[key] = loader.construct_object(vnode, deep=True)
@@ -144,8 +146,10 @@ def read_yaml(path: Path) -> Any:
     """The file's YAML with line numbers kept; a syntax error names its line."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read world: {e}") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read world: {e.strerror or e}") from None
     try:
         return yaml.load(_VARIABLE.sub(_QMARK, text), Loader=_Loader)  # noqa: S506 - safe
     except yaml.MarkedYAMLError as e:
@@ -192,12 +196,14 @@ class _Spec:
         for k in d:
             if k not in allowed:
                 raise self.err(
-                    d.lines[k], f"unknown key {k!r} in {what}; allowed: {', '.join(allowed)}"
+                    d.lines[k], f"unknown key {shown(k)} in {what}; allowed: {', '.join(allowed)}"
                 )
 
     def token(self, value: Any, line: int, what: str) -> str:
         if not isinstance(value, str) or not _NAME.match(value):
-            raise self.err(line, f"{what} must be one word without spaces or quotes, got {value!r}")
+            raise self.err(
+                line, f"{what} must be one word without spaces or quotes, got {shown(value)}"
+            )
         return value
 
     def add_names(self, owner: str, value: Any, line: int) -> None:
@@ -215,6 +221,9 @@ def load_spec(path: str | Path, seed: int = 0) -> World:
     path = Path(path)
     s = _Spec(path, read_yaml(path))
     s.check_keys(s.raw, TOP_KEYS, "the world spec")
+    for key in ("name", "description"):
+        if s.raw.get(key) is not None and not isinstance(s.raw[key], str):
+            raise s.err(s.raw.lines[key], f"'{key}:' is text, got {shown(s.raw[key])}")
     kinds, kind_decl = _read_kinds(s)
     relations = _read_relations(s, kinds)
     entities, entity_decl, links = _read_entities(s, kinds, relations)
@@ -257,25 +266,25 @@ def _read_kinds(s: _Spec) -> tuple[dict[str, str | None], Props]:
         line = section.lines[kind]
         s.token(kind, line, "a kind name")
         if kind in RESERVED:
-            raise s.err(line, f"{kind!r} is a reserved word and cannot name a kind")
+            raise s.err(line, f"{shown(kind)} is a reserved word and cannot name a kind")
         s.kinds[kind] = line
         parent, props = None, LineList()
         if isinstance(body, str):
             parent = body
         elif isinstance(body, LineDict):
-            s.check_keys(body, KIND_KEYS, f"kind {kind!r}")
+            s.check_keys(body, KIND_KEYS, f"kind {shown(kind)}")
             parent = body.get("parent")
             props = body.get("props") or LineList()
             if "names" in body:
                 s.add_names(kind, body["names"], body.lines["names"])
         elif body is not None:
             raise s.err(
-                line, f"kind {kind!r}: give its parent (a name) or a mapping with parent/props"
+                line, f"kind {shown(kind)}: give its parent (a name) or a mapping with parent/props"
             )
         if parent is not None and parent not in section:
-            raise s.err(line, f"kind {kind!r}: unknown parent {parent!r}")
+            raise s.err(line, f"kind {shown(kind)}: unknown parent {shown(parent)}")
         parents[kind] = parent
-        declared[kind] = _read_props(s, props, line, f"kind {kind!r}")
+        declared[kind] = _read_props(s, props, line, f"kind {shown(kind)}")
     _check_cycles(s, parents)
     return _parents_first(parents), declared
 
@@ -289,10 +298,12 @@ def _read_props(s: _Spec, items: Any, line: int, what: str) -> dict[str, bool]:
         words = str(item).split() if isinstance(item, str) else []
         holds = not (len(words) == 2 and words[0] == "not")
         if len(words) != (1 if holds else 2):
-            raise s.err(ln, f"{what}: a property is one word, or 'not' and one word; got {item!r}")
+            raise s.err(
+                ln, f"{what}: a property is one word, or 'not' and one word; got {shown(item)}"
+            )
         prop = s.token(words[-1], ln, "a property")
         if prop in out and out[prop] != holds:
-            raise s.err(ln, f"{what}: property {prop!r} is both stated and denied")
+            raise s.err(ln, f"{what}: property {shown(prop)} is both stated and denied")
         out[prop] = holds
     return out
 
@@ -373,16 +384,18 @@ def _read_relations(s: _Spec, kinds: dict[str, str | None]) -> dict[str, Relatio
         line = section.lines[rid]
         s.token(rid, line, "a relation name")
         if rid in RESERVED or rid in kinds:
-            raise s.err(line, f"{rid!r} cannot name a relation: it is a reserved word or a kind")
+            raise s.err(
+                line, f"{shown(rid)} cannot name a relation: it is a reserved word or a kind"
+            )
         body = body if body is not None else LineDict()
         if not isinstance(body, LineDict):
-            raise s.err(line, f"relation {rid!r}: give a mapping, e.g. {{transitive: true}}")
-        s.check_keys(body, RELATION_KEYS, f"relation {rid!r}")
+            raise s.err(line, f"relation {shown(rid)}: give a mapping, e.g. {{transitive: true}}")
+        s.check_keys(body, RELATION_KEYS, f"relation {shown(rid)}")
         rel = Relation(rid)
         for flag in ("transitive", "symmetric"):
             if flag in body:
                 if not isinstance(body[flag], bool):
-                    raise s.err(body.lines[flag], f"relation {rid!r}: {flag} is true or false")
+                    raise s.err(body.lines[flag], f"relation {shown(rid)}: {flag} is true or false")
                 setattr(rel, flag, body[flag])
         if "inverse" in body:
             rel.inverse = s.token(body["inverse"], body.lines["inverse"], "an inverse relation")
@@ -391,7 +404,9 @@ def _read_relations(s: _Spec, kinds: dict[str, str | None]) -> dict[str, Relatio
                 setattr(
                     rel,
                     end,
-                    _kind_list(s, body[end], body.lines[end], kinds, f"relation {rid!r}: {end}"),
+                    _kind_list(
+                        s, body[end], body.lines[end], kinds, f"relation {shown(rid)}: {end}"
+                    ),
                 )
         if "names" in body:
             s.add_names(rid, body["names"], body.lines["names"])
@@ -409,7 +424,7 @@ def _kind_list(
         raise s.err(line, f"{what} is a kind or a list of kinds")
     for k in items:
         if k not in kinds:
-            raise s.err(line, f"{what}: unknown kind {k!r}")
+            raise s.err(line, f"{what}: unknown kind {shown(k)}")
     return tuple(items)
 
 
@@ -428,8 +443,8 @@ def _pair_inverses(s: _Spec, rels: dict[str, Relation]) -> None:
         elif other.inverse != rid:
             raise s.err(
                 s.relations[rid],
-                f"relation {rid!r}: its inverse {rel.inverse!r} says its own inverse"
-                f" is {other.inverse!r}",
+                f"relation {shown(rid)}: its inverse {shown(rel.inverse)} says its own inverse"
+                f" is {shown(other.inverse)}",
             )
 
 
@@ -449,23 +464,25 @@ def _read_entities(
         line = section.lines[eid]
         if not eid.strip() or eid in kinds or eid in rels or is_var(eid):
             raise s.err(
-                line, f"{eid!r} cannot name an entity: empty, a variable, a kind or a relation"
+                line, f"{shown(eid)} cannot name an entity: empty, a variable, a kind or a relation"
             )
         if isinstance(body, str):  # `Ada: smith` is short for `Ada: {kind: smith}`
             body, kind_name = LineDict(), body
             body["kind"] = kind_name
         if not isinstance(body, LineDict) or "kind" not in body:
-            raise s.err(line, f"entity {eid!r}: give at least its kind, e.g. {{kind: dragon}}")
+            raise s.err(line, f"entity {shown(eid)}: give at least its kind, e.g. {{kind: dragon}}")
         kind = body["kind"]
         if kind not in kinds:
-            raise s.err(body.lines.get("kind", line), f"entity {eid!r}: unknown kind {kind!r}")
+            raise s.err(
+                body.lines.get("kind", line), f"entity {shown(eid)}: unknown kind {shown(kind)}"
+            )
         attrs: dict[str, str] = {}
         for key, value in body.items():
             ln = body.lines.get(key, line)
             if key == "kind":
                 continue
             if key == "is":
-                declared[eid] = _read_props(s, value, ln, f"entity {eid!r}")
+                declared[eid] = _read_props(s, value, ln, f"entity {shown(eid)}")
             elif key == "names":
                 s.add_names(eid, value, ln)
             elif key in rels:
@@ -474,11 +491,11 @@ def _read_entities(
             elif isinstance(value, (list, dict)):
                 raise s.err(
                     ln,
-                    f"entity {eid!r}: {key!r} is not a declared relation,"
+                    f"entity {shown(eid)}: {shown(key)} is not a declared relation,"
                     " and an attribute takes one value",
                 )
             elif key in RESERVED or key in kinds:
-                raise s.err(ln, f"entity {eid!r}: {key!r} cannot be an attribute")
+                raise s.err(ln, f"entity {shown(eid)}: {shown(key)} cannot be an attribute")
             else:
                 attrs[str(key)] = str(value)
         s.entities[eid] = line
@@ -486,7 +503,7 @@ def _read_entities(
     ids = {e.id for e in entities}
     for (a, r, b), ln in pending:
         if b not in ids:
-            raise s.err(ln, f"entity {a!r}: {r} names {b!r}, which is not an entity")
+            raise s.err(ln, f"entity {shown(a)}: {r} names {shown(b)}, which is not an entity")
     return entities, declared, [t for t, _ in pending]
 
 
@@ -498,17 +515,18 @@ def _read_links(s: _Spec, rels: dict[str, Relation], ids: set[str]) -> list[Trip
         t = _read_triple(s, item, line, set(rels))
         if t[1].startswith("not:") or t[1] not in rels:
             raise s.err(
-                line, f"link {_show(item)}: relation {t[1]!r} is not declared under 'relations:'"
+                line,
+                f"link {_show(item)}: relation {shown(t[1])} is not declared under 'relations:'",
             )
         for end in (t[0], t[2]):
             if end not in ids:
-                raise s.err(line, f"link {_show(item)}: {end!r} is not an entity")
+                raise s.err(line, f"link {_show(item)}: {shown(end)} is not an entity")
         out.append(t)
     return out
 
 
 def _show(item: Any) -> str:
-    return repr(item if isinstance(item, str) else " ".join(map(str, item)))
+    return shown(item if isinstance(item, str) else " ".join(map(str, item[:3])))
 
 
 def _read_triple(s: _Spec, item: Any, line: int, relations: set[str]) -> Triple:
@@ -517,16 +535,16 @@ def _read_triple(s: _Spec, item: Any, line: int, relations: set[str]) -> Triple:
     word that is a known relation."""
     if isinstance(item, list):
         if len(item) != 3:
-            raise s.err(line, f"a fact is [subject, relation, object], got {item!r}")
+            raise s.err(line, f"a fact is [subject, relation, object], got {shown(item)}")
         return tuple(str(x) for x in item)  # type: ignore[return-value]
     if not isinstance(item, str):
         raise s.err(
-            line, f"a fact is text like 'Ada mentor_of Bo' or a list of three, got {item!r}"
+            line, f"a fact is text like 'Ada mentor_of Bo' or a list of three, got {shown(item)}"
         )
     try:
         words = shlex.split(item)
     except ValueError as e:
-        raise s.err(line, f"cannot read {item!r}: {e}") from None
+        raise s.err(line, f"cannot read {shown(item)}: {e}") from None
     if len(words) == 3:
         return words[0], words[1], words[2]
     if len(words) == 4 and words[1] == HAS and words[2] == "not":
@@ -539,7 +557,8 @@ def _read_triple(s: _Spec, item: Any, line: int, relations: set[str]) -> Triple:
         i = at[0]
         return " ".join(words[:i]), words[i], " ".join(words[i + 1 :])
     raise s.err(
-        line, f"cannot read {item!r} as subject, relation, object (quote names that have spaces)"
+        line,
+        f"cannot read {shown(item)} as subject, relation, object (quote names that have spaces)",
     )
 
 
@@ -555,7 +574,7 @@ def _read_rules(
     for n, (item, line) in enumerate(zip(section, section.lines), start=1):
         rid, premises, conclusion = _rule_parts(s, item, line, n, known)
         if rid in s.rules:
-            raise s.err(line, f"rule id {rid!r} is already used (line {s.rules[rid]})")
+            raise s.err(line, f"rule id {shown(rid)} is already used (line {s.rules[rid]})")
         for t in [*premises, conclusion]:
             _check_pattern(s, t, line, kinds, known)
         bound = {x for p in premises for x in p if is_var(x)}
@@ -577,7 +596,9 @@ def _rule_parts(
     rid = f"rule{n}"
     if isinstance(item, str):
         if item.count("->") != 1:
-            raise s.err(line, f"a rule reads 'premise and premise -> conclusion', got {item!r}")
+            raise s.err(
+                line, f"a rule reads 'premise and premise -> conclusion', got {shown(item)}"
+            )
         lhs, rhs = item.split("->")
         ifs: list[Any] = [p for p in re.split(r"\s+and\s+", lhs.strip()) if p]
         then: Any = rhs.strip()
@@ -607,10 +628,10 @@ def _check_pattern(
     if not is_var(rel) and rel not in known:
         raise s.err(
             line,
-            f"relation {rel!r} is used but not declared (declared: {', '.join(sorted(known))})",
+            f"relation {shown(rel)} is used but not declared (declared: {', '.join(sorted(known))})",
         )
     if rel == ISA and not is_var(t[2]) and t[2] not in kinds:
-        raise s.err(line, f"unknown kind {t[2]!r}")
+        raise s.err(line, f"unknown kind {shown(t[2])}")
 
 
 def _read_top_names(s: _Spec) -> None:

@@ -63,6 +63,13 @@ def relation_question(ctx: ItemContext) -> Draw:
             if s != o and (s, r, o) not in c:
                 query = (s, r, o)
                 break
+    if query is None and pool:  # no pair left unrelated (a small world): ask a true one
+        mode, query = "stated", sorted(pool)[ctx.rng.randrange(len(pool))]
+    if query is None:
+        raise UserError(
+            f"relation questions need two entities in play, related or not; this world has"
+            f" {len(ids)} in play: raise --tokens, or leave the relation questions out of the tier"
+        )
     formal = w.support_formal(query)
     answer = formal["answer"]
     depth = c.depth(query) if answer == "true" else 0
