@@ -744,12 +744,17 @@ class NearDedupFilter:
     def state(self) -> dict[str, Any]:
         """The band-key index, keys not yet in it, the calibrating templates' kept rows
         (their verified indexes are rebuilt on use), and the skeletons if its own."""
+        flat = self._index._table.ravel()
+        used = np.flatnonzero(flat)  # an index far from full is saved as its used slots
+        sparse = 2 * used.size < flat.size
         return {
             "index": {
                 "bits": self._index._bits,
                 "n": self._index._n,
                 "evicted": self._index.evicted,
-                "table": self._index._table.ravel(),
+                "size": int(flat.size),
+                **({"slots": used.astype(np.uint64), "keys": flat[used]} if sparse else {}),
+                **({} if sparse else {"table": flat}),
             },
             "pending": np.array(sorted(self._pending), dtype=np.uint64),
             "calibrating": {t: list(c.kept) for t, c in self._calib.items()},
@@ -759,15 +764,20 @@ class NearDedupFilter:
 
     def restore(self, state: dict[str, Any]) -> None:
         ix = state["index"]
-        if ix["bits"] != self._index._bits or ix["table"].size != self._index._table.size:
+        if ix["bits"] != self._index._bits or ix["size"] != self._index._table.size:
+            raise ValueError("the near-duplicate index does not fit index_mb")
+        if "table" in ix:
+            table = _u64(ix["table"])
+        else:
+            slots, keys = _u64(ix["slots"]), _u64(ix["keys"])
+            if slots.size != keys.size or (slots.size and int(slots.max()) >= ix["size"]):
+                raise ValueError("the near-duplicate index's slots do not fit it")
+            table = np.zeros(ix["size"], dtype=np.uint64)
+            table[slots.astype(np.int64)] = keys
+        if table.size != ix["size"]:
             raise ValueError("the near-duplicate index does not fit index_mb")
         self._index.__setstate__(
-            {
-                "bits": ix["bits"],
-                "table": _u64(ix["table"]),
-                "n": int(ix["n"]),
-                "evicted": int(ix["evicted"]),
-            }
+            {"bits": ix["bits"], "table": table, "n": int(ix["n"]), "evicted": int(ix["evicted"])}
         )
         self._pending = set(_u64(state["pending"]).tolist())
         self._calib = {

@@ -102,14 +102,14 @@ class _Generation:
             bar.close()
             if writer is not None:
                 writer.abort()
-            raise RunStopped(f"interrupted; {self._saved()}") from None
+            raise RunStopped(f"interrupted; re-run the same command: {self._saved()}") from None
         except OSError as e:
             bar.close()
             if writer is not None:
                 writer.abort()
             raise RunStopped(
-                f"cannot write to {self.out} ({e.strerror or _short(e)}); {self._saved()},"
-                " and synth's partial files are removed: free space and re-run the same command"
+                f"cannot write to {self.out} ({e.strerror or _short(e)}); synth's partial files"
+                f" are removed: free space and re-run the same command: {self._saved()}"
             ) from None
         finally:
             bar.close()
@@ -117,13 +117,15 @@ class _Generation:
         return self.manifest
 
     def _saved(self) -> str:
-        """What a re-run of a stopped run starts from, truthfully."""
+        """What re-running the same command starts from, truthfully."""
         st = self.st
-        if st is None or not (self.out / STATE).is_file():
-            return "no checkpoint was saved yet: re-running the same command starts again"
+        if not (self.out / STATE).is_file():
+            return "it starts again (no checkpoint was saved yet)"
+        if st is None:  # stopped before the saved state was read
+            return "it resumes from the last checkpoint, kept in .synth/"
         return (
-            f"the last checkpoint holds {st.saved_tokens:,} of {self.run_.budget:,} tokens:"
-            " re-run the same command to resume from it"
+            f"it resumes from the last checkpoint ({st.saved_tokens:,} of"
+            f" {self.run_.budget:,} tokens)"
         )
 
     def _first_manifest(self) -> dict[str, Any]:
