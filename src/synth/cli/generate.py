@@ -149,7 +149,7 @@ from synth.cli.options import server_options
     show_default=True,
     type=click.FloatRange(min=0),
     metavar="SECONDS",
-    help="Save resume state at least this often (and whenever a shard closes).",
+    help="Save resume state this often (and whenever a shard closes).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate(**kw) -> None:

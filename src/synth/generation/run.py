@@ -4,9 +4,10 @@ world → plan → units (sample, render, realise, tokenize, per-sample filters;
 workers) → corpus filters (dedup, contamination, balance; in order, here) → shards
 and manifest. The eval probes are made first, so the contamination guard knows them.
 
-Checkpoints. The run's state (`state.RunState`) is saved whenever a shard closes and at
-least every `checkpoint_every` seconds (60 by default) between, with the open shard
-flushed to disk: a run killed, interrupted or stopped by a full disk resumes from its
+Checkpoints. The run's state (`state.RunState`) is saved whenever a shard closes and
+every `checkpoint_every` seconds (60 by default) between, with the open shard flushed to
+disk (a state so large that saving it takes over 1/CHECKPOINT_SHARE of that is saved
+less often): a run killed, interrupted or stopped by a full disk resumes from its
 last checkpoint, however large its shards, and ends byte-identical to an uninterrupted
 run (when a checkpoint happens changes no decision). A stopped run says what its last
 checkpoint holds.
@@ -70,6 +71,7 @@ def generate(config: GenerateConfig) -> dict[str, Any]:
 CORPUS_BATCH = 256  # rows per corpus-filter batch
 MIN_TAILS = 4  # tail units that show their keep rate before it can stop a run
 MAX_DRAWN = 20  # tokens drawn, in budgets, that a run may take to reach its budget
+CHECKPOINT_SHARE = 20  # time between checkpoints, at least, in checkpoints' own time
 
 
 class _Generation:
@@ -81,6 +83,7 @@ class _Generation:
         self.started = time.time()
         self.st: RunState | None = None
         self.checkpointed = time.monotonic()
+        self.checkpoint_cost = 0.0  # seconds the last checkpoint took
 
     def run(self) -> dict[str, Any]:
         bar = _progress(self.run_.config, self.run_.budget)
@@ -242,7 +245,10 @@ class _Generation:
                 )
                 if st.kept_tokens >= run.budget:
                     break
-                due = time.monotonic() - self.checkpointed >= run.config.checkpoint_every
+                # A state that takes long to save (a 10B-token run's dedup tables) is saved
+                # less often: checkpoints take at most 1/CHECKPOINT_SHARE of the time.
+                wait = max(run.config.checkpoint_every, CHECKPOINT_SHARE * self.checkpoint_cost)
+                due = time.monotonic() - self.checkpointed >= wait
                 if closed or due:
                     self._checkpoint(plan, st, stage_acc, writer)
                 if res.unit >= len(plan.units):
@@ -327,6 +333,7 @@ class _Generation:
 
     def _checkpoint(self, plan, st: RunState, stage_acc, writer: ShardWriter) -> None:
         """Save what a resumed run needs: the open shard flushed, the state, the manifest."""
+        t0 = time.monotonic()
         st.open_shard = writer.checkpoint()
         st.shards = list(writer.shards)
         st.stages, st.rows = stage_acc.stages, stage_acc.rows
@@ -334,10 +341,11 @@ class _Generation:
         st.saved_tokens = sum(s.tokens for s in st.shards) + (
             st.open_shard["tokens"] if st.open_shard else 0
         )
-        self.checkpointed = time.monotonic()
         self.manifest = self._manifest(plan, st, stage_acc, "running")
         write_manifest(self.out, self.manifest)
         write_dataset_files(self.out, [s.file for s in writer.shards], SCHEMA)
+        self.checkpointed = time.monotonic()
+        self.checkpoint_cost = self.checkpointed - t0
 
     def _manifest(self, plan: Schedule, st: RunState, stage_acc, status: str) -> dict:
         run, cfg = self.run_, self.cfg

@@ -123,12 +123,9 @@ def write_json(path: Path, obj: Any) -> None:
     write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
-def sha256_file(path: Path, chunk: int = 1 << 22, limit: int | None = None) -> str:
-    """The file's sha256 (of its first `limit` bytes, if given)."""
+def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     h = hashlib.sha256()
-    left = limit if limit is not None else -1
     with open(path, "rb") as f:
-        while left and (block := f.read(chunk if left < 0 else min(chunk, left))):
+        while block := f.read(chunk):
             h.update(block)
-            left -= len(block) if left > 0 else 0
     return h.hexdigest()

@@ -12,10 +12,12 @@ which gives the same bytes, so a run that never fills a shard still resumes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -55,6 +57,7 @@ class ShardWriter:
         self._stages: set[int] = set()
         self._units: list[int] = []
         self._saved: int | None = None  # the open shard's length at its last checkpoint
+        self._hash: Any = None  # sha256 of the open shard's bytes up to `_saved`
 
     def _open(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -62,7 +65,7 @@ class ShardWriter:
         fault_point(self._path)
         self._sink = pa.OSFile(str(partial_of(self._path)), "wb")
         self._writer = pa.ipc.new_stream(self._sink, self.schema)
-        self._saved = None
+        self._saved, self._hash = None, None
 
     def write_unit(self, unit: int, table: pa.Table, tokens: int) -> ShardInfo | None:
         """Append a unit's rows; returns the shard's info when this closed it."""
@@ -102,7 +105,7 @@ class ShardWriter:
         )
         self.shards.append(info)
         self._writer = self._sink = self._path = None
-        self._saved = None
+        self._saved = self._hash = None
         self._rows = self._tokens = 0
         self._stages = set()
         self._units = []
@@ -115,11 +118,14 @@ class ShardWriter:
             return None
         self._sink.flush()
         os.fsync(self._sink.fileno())
-        offset = self._saved = self._sink.tell()
+        offset = self._sink.tell()
+        # Only what was written since the last checkpoint is read back and hashed.
+        self._hash = _hash_range(partial_of(self._path), self._hash, self._saved or 0, offset)
+        self._saved = offset
         return {
             "file": self._path.name,
             "offset": offset,
-            "sha256": sha256_file(partial_of(self._path), limit=offset),
+            "sha256": self._hash.hexdigest(),
             "rows": self._rows,
             "tokens": self._tokens,
             "stages": sorted(self._stages),
@@ -137,7 +143,8 @@ class ShardWriter:
             (p for p in (partial_of(path), path) if p.is_file() and p.stat().st_size >= offset),
             None,
         )
-        if source is None or sha256_file(source, limit=offset) != saved["sha256"]:
+        digest = _hash_range(source, None, 0, offset) if source is not None else None
+        if digest is None or digest.hexdigest() != saved["sha256"]:
             raise ValueError(f"{path.name}: the open shard differs from its checkpoint")
         old = path.with_name(path.name + ".resume")
         os.replace(source, old)
@@ -150,7 +157,7 @@ class ShardWriter:
         if self._sink.tell() != offset:
             raise ValueError(f"{path.name}: the open shard does not rebuild to its checkpoint")
         old.unlink()
-        self._saved = offset
+        self._saved, self._hash = offset, digest
         self._rows, self._tokens = int(saved["rows"]), int(saved["tokens"])
         self._stages = set(saved["stages"])
         self._units = list(saved["units"])
@@ -174,7 +181,20 @@ class ShardWriter:
             except OSError:
                 pass
         self._writer = self._sink = self._path = None
-        self._saved = None
+        self._saved = self._hash = None
+
+
+def _hash_range(path: Path, h: Any, start: int, end: int, chunk: int = 1 << 22) -> Any:
+    """`h` (a sha256 of the file's first `start` bytes; None: a new one) carried on to
+    byte `end`."""
+    h = h.copy() if h is not None else hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = end - start
+        while left > 0 and (block := f.read(min(chunk, left))):
+            h.update(block)
+            left -= len(block)
+    return h
 
 
 def write_dataset_files(

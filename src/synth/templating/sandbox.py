@@ -18,6 +18,7 @@ reports with the template's file and line.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import re
 import time
@@ -97,7 +98,21 @@ _TEXT_OF_ITEMS = frozenset(
     ["join", "join_and", "string", "pprint", "tojson", "xmlattr", "urlencode", "sum", "list"]
 )
 _SCALARS = (int, float, bool, type(None))
-_STR = {str}
+_SIZED = ("replace", "indent")  # filters whose result can outgrow their string
+
+
+def _one_string_arg(fn: Any) -> bool:
+    """A plain function of exactly one parameter (no Jinja context passed)."""
+    if getattr(fn, "jinja_pass_arg", None) is not None:
+        return False
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return len(params) == 1 and params[0].kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
 
 
 class _Range(Sequence):
@@ -230,13 +245,17 @@ class PackSandbox(ImmutableSandboxedEnvironment):
         )
 
     def charged_join(self, parts: Sequence[Any]) -> str:
-        """`~` (the compiled code passes a tuple): the parts' text, charged, then joined."""
-        if set(map(type, parts)) == _STR:  # nearly every `~`: strings only, counted in C
-            n = sum(map(len, parts))
+        """`~` (the compiled code passes a tuple): the parts' text, charged, then joined.
+        Nearly every `~` joins strings only: their lengths are summed and they are joined
+        in C, and only a part of another type (a number, a list) takes the slow path."""
+        try:
+            n = sum(map(len, parts))  # a number has no len(); a list's is not its text
             self._built += n
             if n > self.max_output or self._built > self.max_built:
                 self._refuse(n, "'~'")
-            return "".join(parts)
+            return "".join(parts)  # refuses anything but strings before building
+        except TypeError:
+            pass
         self.charge(sum(text_size(p, self.max_output + 1) for p in parts), "'~'")
         return "".join(map(str, parts))
 
@@ -257,10 +276,25 @@ class PackSandbox(ImmutableSandboxedEnvironment):
         return value
 
     def charged_filter(self, name: str, fn: Any):
-        """`fn` (a filter) charging the string it will build before it runs."""
+        """`fn` (a filter) charging the string it will build before it runs. The filters
+        templates call most (`plural`, `a`, `cap`: one string in, one out) get a wrapper
+        without argument packing: it runs dozens of times per render."""
+        if _one_string_arg(fn) and name not in _TEXT_OF_ITEMS and name not in _SIZED:
+            env, what = self, f"filter {name}"
+
+            @functools.wraps(fn)
+            def charged_one(value: Any) -> Any:
+                if type(value) is str:
+                    n = len(value)
+                    env._built += n
+                    if n > env.max_output or env._built > env.max_built:
+                        env._refuse(n, what)
+                return fn(value)
+
+            return charged_one
         skip = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0
         items = name in _TEXT_OF_ITEMS
-        special = name in ("replace", "indent")
+        special = name in _SIZED
         limit = self.max_output + 1
         what = f"filter {name}"
 
