@@ -70,7 +70,7 @@ def tier_file(tier: str) -> Path:
     f = data_dir("curricula") / f"{tier}.yaml"
     if tier not in TIERS or not f.is_file():
         raise UserError(
-            f"--tier: unknown tier {shown(tier)}; choose one of {', '.join(TIERS)} or give a curricula YAML file"
+            f"--tier: unknown tier {tier!r}; choose one of {', '.join(TIERS)} or give a curricula YAML file"
         )
     return f
 
@@ -78,12 +78,12 @@ def tier_file(tier: str) -> Path:
 def _get(d: dict, key: str, where: str, typ=None, default=...):
     if key not in d:
         if default is ...:
-            raise UserError(f"{where}: missing required field {shown(key)}")
+            raise UserError(f"{where}: missing required field {key!r}")
         return default
     v = d[key]
     if typ is not None and not isinstance(v, typ):
         raise UserError(
-            f"{where}: field {shown(key)} must be {_type_names(typ)}, got {type(v).__name__}"
+            f"{where}: field {key!r} must be {_type_names(typ)}, got {type(v).__name__}"
         )
     return v
 
@@ -105,7 +105,7 @@ def _pair(v: Any, where: str, key: str) -> tuple[int, int]:
         and v[0] <= v[1]
     ):
         return (int(v[0]), int(v[1]))
-    raise UserError(f"{where}: {shown(key)} must be [low, high] with low <= high, got {shown(v)}")
+    raise UserError(f"{where}: {key!r} must be [low, high] with low <= high, got {shown(v)}")
 
 
 def _positive(v: Any, where: str, key: str) -> float:
@@ -211,9 +211,7 @@ def load_tier(tier: str) -> TierConfig:
         )
         for t in st:
             if t not in templates:
-                raise UserError(
-                    f"{sw}: template {shown(t)} is not listed in the tier's 'templates'"
-                )
+                raise UserError(f"{sw}: template {t!r} is not listed in the tier's 'templates'")
         stages.append(
             StageConfig(
                 name=str(_get(s, "name", sw, str, default=f"stage{i}")),
@@ -233,7 +231,7 @@ def load_tier(tier: str) -> TierConfig:
     for s in stages:
         s.share /= total
         if not 0 <= s.replay < 1:
-            raise UserError(f"{where}: stage {shown(s.name)}: replay must be in [0, 1)")
+            raise UserError(f"{where}: stage {s.name!r}: replay must be in [0, 1)")
     return TierConfig(
         tier=name,
         budget=budget,

@@ -98,6 +98,7 @@ _TEXT_OF_ITEMS = frozenset(
     ["join", "join_and", "string", "pprint", "tojson", "xmlattr", "urlencode", "sum", "list"]
 )
 _SCALARS = (int, float, bool, type(None))
+_NUMBERS = frozenset(_SCALARS)
 _SIZED = ("replace", "indent")  # filters whose result can outgrow their string
 
 
@@ -256,7 +257,10 @@ class PackSandbox(ImmutableSandboxedEnvironment):
             return "".join(parts)  # refuses anything but strings before building
         except TypeError:
             pass
-        self.charge(sum(text_size(p, self.max_output + 1) for p in parts), "'~'")
+        n, cap = 0, self.max_output + 1
+        for p in parts:  # strings and numbers (`"item " ~ i`), or a structure printed
+            n += len(p) if type(p) is str else 24 if type(p) in _NUMBERS else text_size(p, cap)
+        self.charge(n, "'~'")
         return "".join(map(str, parts))
 
     def _concat(self, parts: Iterable[str]) -> str:

@@ -105,14 +105,14 @@ def parse_front_matter(path: Path, text: str) -> dict[str, Any]:
 
     for key, typ in _REQUIRED.items():
         if key not in meta:
-            raise UserError(f"{path}:1: front matter lacks required field {shown(key)}")
+            raise UserError(f"{path}:1: front matter lacks required field {key!r}")
         if not isinstance(meta[key], typ):
-            raise UserError(f"{path}:{line_of(key)}: {shown(key)} must be a string")
+            raise UserError(f"{path}:{line_of(key)}: {key!r} must be a string")
     for key, value in meta.items():
         if key not in _REQUIRED and key not in _OPTIONAL:
             raise UserError(f"{path}:{line_of(key)}: unknown front matter field {shown(key)}")
         if key in _OPTIONAL and not isinstance(value, _OPTIONAL[key]):
-            raise UserError(f"{path}:{line_of(key)}: {shown(key)} has the wrong type")
+            raise UserError(f"{path}:{line_of(key)}: {key!r} has the wrong type")
     if meta["kind"] not in KINDS:
         raise UserError(f"{path}:{line_of('kind')}: kind must be one of {', '.join(KINDS)}")
     if meta["shape"] not in SHAPES:

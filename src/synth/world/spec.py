@@ -121,7 +121,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode):
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"duplicate key {shown(key)} (first at line {d.lines[key]})",
+                f"duplicate key {key!r} (first at line {d.lines[key]})",
                 knode.start_mark,
             )
         d[key] = loader.construct_object(vnode, deep=True)
@@ -196,7 +196,7 @@ class _Spec:
         for k in d:
             if k not in allowed:
                 raise self.err(
-                    d.lines[k], f"unknown key {shown(k)} in {what}; allowed: {', '.join(allowed)}"
+                    d.lines[k], f"unknown key {k!r} in {what}; allowed: {', '.join(allowed)}"
                 )
 
     def token(self, value: Any, line: int, what: str) -> str:
@@ -266,25 +266,25 @@ def _read_kinds(s: _Spec) -> tuple[dict[str, str | None], Props]:
         line = section.lines[kind]
         s.token(kind, line, "a kind name")
         if kind in RESERVED:
-            raise s.err(line, f"{shown(kind)} is a reserved word and cannot name a kind")
+            raise s.err(line, f"{kind!r} is a reserved word and cannot name a kind")
         s.kinds[kind] = line
         parent, props = None, LineList()
         if isinstance(body, str):
             parent = body
         elif isinstance(body, LineDict):
-            s.check_keys(body, KIND_KEYS, f"kind {shown(kind)}")
+            s.check_keys(body, KIND_KEYS, f"kind {kind!r}")
             parent = body.get("parent")
             props = body.get("props") or LineList()
             if "names" in body:
                 s.add_names(kind, body["names"], body.lines["names"])
         elif body is not None:
             raise s.err(
-                line, f"kind {shown(kind)}: give its parent (a name) or a mapping with parent/props"
+                line, f"kind {kind!r}: give its parent (a name) or a mapping with parent/props"
             )
         if parent is not None and parent not in section:
-            raise s.err(line, f"kind {shown(kind)}: unknown parent {shown(parent)}")
+            raise s.err(line, f"kind {kind!r}: unknown parent {parent!r}")
         parents[kind] = parent
-        declared[kind] = _read_props(s, props, line, f"kind {shown(kind)}")
+        declared[kind] = _read_props(s, props, line, f"kind {kind!r}")
     _check_cycles(s, parents)
     return _parents_first(parents), declared
 
@@ -303,7 +303,7 @@ def _read_props(s: _Spec, items: Any, line: int, what: str) -> dict[str, bool]:
             )
         prop = s.token(words[-1], ln, "a property")
         if prop in out and out[prop] != holds:
-            raise s.err(ln, f"{what}: property {shown(prop)} is both stated and denied")
+            raise s.err(ln, f"{what}: property {prop!r} is both stated and denied")
         out[prop] = holds
     return out
 
@@ -384,18 +384,16 @@ def _read_relations(s: _Spec, kinds: dict[str, str | None]) -> dict[str, Relatio
         line = section.lines[rid]
         s.token(rid, line, "a relation name")
         if rid in RESERVED or rid in kinds:
-            raise s.err(
-                line, f"{shown(rid)} cannot name a relation: it is a reserved word or a kind"
-            )
+            raise s.err(line, f"{rid!r} cannot name a relation: it is a reserved word or a kind")
         body = body if body is not None else LineDict()
         if not isinstance(body, LineDict):
-            raise s.err(line, f"relation {shown(rid)}: give a mapping, e.g. {{transitive: true}}")
-        s.check_keys(body, RELATION_KEYS, f"relation {shown(rid)}")
+            raise s.err(line, f"relation {rid!r}: give a mapping, e.g. {{transitive: true}}")
+        s.check_keys(body, RELATION_KEYS, f"relation {rid!r}")
         rel = Relation(rid)
         for flag in ("transitive", "symmetric"):
             if flag in body:
                 if not isinstance(body[flag], bool):
-                    raise s.err(body.lines[flag], f"relation {shown(rid)}: {flag} is true or false")
+                    raise s.err(body.lines[flag], f"relation {rid!r}: {flag} is true or false")
                 setattr(rel, flag, body[flag])
         if "inverse" in body:
             rel.inverse = s.token(body["inverse"], body.lines["inverse"], "an inverse relation")
@@ -404,9 +402,7 @@ def _read_relations(s: _Spec, kinds: dict[str, str | None]) -> dict[str, Relatio
                 setattr(
                     rel,
                     end,
-                    _kind_list(
-                        s, body[end], body.lines[end], kinds, f"relation {shown(rid)}: {end}"
-                    ),
+                    _kind_list(s, body[end], body.lines[end], kinds, f"relation {rid!r}: {end}"),
                 )
         if "names" in body:
             s.add_names(rid, body["names"], body.lines["names"])
@@ -424,7 +420,7 @@ def _kind_list(
         raise s.err(line, f"{what} is a kind or a list of kinds")
     for k in items:
         if k not in kinds:
-            raise s.err(line, f"{what}: unknown kind {shown(k)}")
+            raise s.err(line, f"{what}: unknown kind {k!r}")
     return tuple(items)
 
 
@@ -443,8 +439,8 @@ def _pair_inverses(s: _Spec, rels: dict[str, Relation]) -> None:
         elif other.inverse != rid:
             raise s.err(
                 s.relations[rid],
-                f"relation {shown(rid)}: its inverse {shown(rel.inverse)} says its own inverse"
-                f" is {shown(other.inverse)}",
+                f"relation {rid!r}: its inverse {rel.inverse!r} says its own inverse"
+                f" is {other.inverse!r}",
             )
 
 
@@ -464,25 +460,23 @@ def _read_entities(
         line = section.lines[eid]
         if not eid.strip() or eid in kinds or eid in rels or is_var(eid):
             raise s.err(
-                line, f"{shown(eid)} cannot name an entity: empty, a variable, a kind or a relation"
+                line, f"{eid!r} cannot name an entity: empty, a variable, a kind or a relation"
             )
         if isinstance(body, str):  # `Ada: smith` is short for `Ada: {kind: smith}`
             body, kind_name = LineDict(), body
             body["kind"] = kind_name
         if not isinstance(body, LineDict) or "kind" not in body:
-            raise s.err(line, f"entity {shown(eid)}: give at least its kind, e.g. {{kind: dragon}}")
+            raise s.err(line, f"entity {eid!r}: give at least its kind, e.g. {{kind: dragon}}")
         kind = body["kind"]
         if kind not in kinds:
-            raise s.err(
-                body.lines.get("kind", line), f"entity {shown(eid)}: unknown kind {shown(kind)}"
-            )
+            raise s.err(body.lines.get("kind", line), f"entity {eid!r}: unknown kind {kind!r}")
         attrs: dict[str, str] = {}
         for key, value in body.items():
             ln = body.lines.get(key, line)
             if key == "kind":
                 continue
             if key == "is":
-                declared[eid] = _read_props(s, value, ln, f"entity {shown(eid)}")
+                declared[eid] = _read_props(s, value, ln, f"entity {eid!r}")
             elif key == "names":
                 s.add_names(eid, value, ln)
             elif key in rels:
@@ -491,11 +485,11 @@ def _read_entities(
             elif isinstance(value, (list, dict)):
                 raise s.err(
                     ln,
-                    f"entity {shown(eid)}: {shown(key)} is not a declared relation,"
+                    f"entity {eid!r}: {key!r} is not a declared relation,"
                     " and an attribute takes one value",
                 )
             elif key in RESERVED or key in kinds:
-                raise s.err(ln, f"entity {shown(eid)}: {shown(key)} cannot be an attribute")
+                raise s.err(ln, f"entity {eid!r}: {key!r} cannot be an attribute")
             else:
                 attrs[str(key)] = str(value)
         s.entities[eid] = line
@@ -503,7 +497,7 @@ def _read_entities(
     ids = {e.id for e in entities}
     for (a, r, b), ln in pending:
         if b not in ids:
-            raise s.err(ln, f"entity {shown(a)}: {r} names {shown(b)}, which is not an entity")
+            raise s.err(ln, f"entity {a!r}: {r} names {b!r}, which is not an entity")
     return entities, declared, [t for t, _ in pending]
 
 
@@ -515,12 +509,11 @@ def _read_links(s: _Spec, rels: dict[str, Relation], ids: set[str]) -> list[Trip
         t = _read_triple(s, item, line, set(rels))
         if t[1].startswith("not:") or t[1] not in rels:
             raise s.err(
-                line,
-                f"link {_show(item)}: relation {shown(t[1])} is not declared under 'relations:'",
+                line, f"link {_show(item)}: relation {t[1]!r} is not declared under 'relations:'"
             )
         for end in (t[0], t[2]):
             if end not in ids:
-                raise s.err(line, f"link {_show(item)}: {shown(end)} is not an entity")
+                raise s.err(line, f"link {_show(item)}: {end!r} is not an entity")
         out.append(t)
     return out
 
@@ -574,7 +567,7 @@ def _read_rules(
     for n, (item, line) in enumerate(zip(section, section.lines), start=1):
         rid, premises, conclusion = _rule_parts(s, item, line, n, known)
         if rid in s.rules:
-            raise s.err(line, f"rule id {shown(rid)} is already used (line {s.rules[rid]})")
+            raise s.err(line, f"rule id {rid!r} is already used (line {s.rules[rid]})")
         for t in [*premises, conclusion]:
             _check_pattern(s, t, line, kinds, known)
         bound = {x for p in premises for x in p if is_var(x)}
@@ -628,10 +621,10 @@ def _check_pattern(
     if not is_var(rel) and rel not in known:
         raise s.err(
             line,
-            f"relation {shown(rel)} is used but not declared (declared: {', '.join(sorted(known))})",
+            f"relation {rel!r} is used but not declared (declared: {', '.join(sorted(known))})",
         )
     if rel == ISA and not is_var(t[2]) and t[2] not in kinds:
-        raise s.err(line, f"unknown kind {shown(t[2])}")
+        raise s.err(line, f"unknown kind {t[2]!r}")
 
 
 def _read_top_names(s: _Spec) -> None:
