@@ -11,8 +11,9 @@ Safe loading already refuses tags that construct objects. What it does not refus
 `BoundedLoader` counts, while it composes the document, how many nodes the aliases
 repeat (each alias counts the whole of what it names) and how deep the nesting goes,
 and stops with a `MarkedYAMLError` at the line where a bound is passed, so callers
-report it like any other YAML mistake. Bounds: `MAX_ALIASED` repeated nodes (a world
-spec reusing a mapping a few hundred times stays far below) and `MAX_DEPTH` levels.
+report it like any other YAML mistake. Bounds: `MAX_ALIASED` repeated nodes (ten
+thousand entities each merging a five-key mapping with `<<: *defaults` stay below; a
+billion laughs is ten thousand times over) and `MAX_DEPTH` levels.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import yaml
 from yaml.events import AliasEvent
 
-MAX_ALIASED = 10_000
+MAX_ALIASED = 100_000
 MAX_DEPTH = 100
 
 
