@@ -60,6 +60,7 @@ from synth.chat import (
 )
 from synth.errors import UserError
 from synth.shards.manifest import read_manifest
+from synth.shards.verify import check_shards
 from synth.tokenizer import HFTokenizer, TiktokenQwen, Tokenizer, load_tokenizer
 
 FORMATS = ("messages", "sharegpt", "alpaca", "jsonl", "parquet", "tokenized")
@@ -159,7 +160,9 @@ def trainer_tokens_line(res: ExportResult) -> str:
 
 
 def _manifest(out: Path) -> dict:
-    return read_manifest(out, complete=True)
+    manifest = read_manifest(out, complete=True)
+    check_shards(out, manifest)  # sha256 before a byte is read
+    return manifest
 
 
 def _batches(out: Path, manifest: dict) -> Iterator[tuple[int, pa.RecordBatch]]:

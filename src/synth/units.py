@@ -17,9 +17,12 @@ def parse_count(value: str | int, option: str = "--tokens") -> int:
         m = re.fullmatch(r"\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*([kKmMbBgGtT]?)\s*", str(value))
         if not m:
             raise UserError(
-                f"{option}: cannot parse {value!r}; use a number like 20000, 5M or 1.5B"
+                f"{option}: cannot parse {str(value)[:40]!r}; use a number like 20000, 5M or 1.5B"
             )
-        n = int(float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2).upper()])
+        try:
+            n = int(float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2).upper()])
+        except OverflowError:  # more digits than a float holds
+            raise UserError(f"{option}: {str(value)[:20]!r}... is too large") from None
     if n <= 0:
         raise UserError(f"{option}: must be positive, got {value!r}")
     return n

@@ -60,12 +60,21 @@ OPTIONS = ("True", "False", "Unknown")
 class FakeServer:
     """Answers chat completions with `Answer: <True|False|Unknown>` picked by the
     request's seed (so a retry with a new seed may change the answer). `script` is a
-    list of behaviours used one per request before normal service: "429", "500",
-    "stall" (sleeps past the client's timeout). `die_after` closes the server after
-    that many answered requests: later connections are refused."""
+    list of behaviours used one per request before normal service: "429" (with
+    `retry_after`), "500", "stall" (sleeps past the client's timeout), "badjson" and
+    "noshape" (a 200 that is not JSON, or not a completion). `die_after` closes the
+    server after that many answered requests: later connections are refused."""
 
-    def __init__(self, script=(), die_after: int | None = None, stall: float = 3.0, port: int = 0):
+    def __init__(
+        self,
+        script=(),
+        die_after: int | None = None,
+        stall: float = 3.0,
+        port: int = 0,
+        retry_after: str = "0",
+    ):
         self.script = list(script)
+        self.retry_after = retry_after
         self.die_after = die_after
         self.stall = stall
         self.lock = threading.Lock()
@@ -102,8 +111,14 @@ class FakeServer:
                     action = server.script.pop(0) if server.script else "ok"
                 if action == "429":
                     return self._send(
-                        429, {"error": {"message": "slow down"}}, {"Retry-After": "0"}
+                        429,
+                        {"error": {"message": "slow down"}},
+                        {"Retry-After": server.retry_after},
                     )
+                if action == "badjson":  # a 200 whose body is not JSON
+                    return self._send(200, None, raw=b"{this is not json")
+                if action == "noshape":  # JSON, but not a completion
+                    return self._send(200, {"unexpected": True})
                 if action == "500":
                     return self._send(500, {"error": {"message": "boom"}})
                 if action == "stall":
@@ -121,8 +136,8 @@ class FakeServer:
                         threading.Thread(target=server.stop, daemon=True).start()
                 self._send(200, _completion(text, body))
 
-            def _send(self, code, payload, headers=None):
-                raw = json.dumps(payload).encode()
+            def _send(self, code, payload, headers=None, raw=None):
+                raw = raw if raw is not None else json.dumps(payload).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
@@ -531,6 +546,76 @@ def test_retries_429_500_and_stalls_then_succeeds():
     assert out[0].text.endswith("Answer: True") and out[0].completion_tokens == 7
     assert len(s.received) == 4 and e.counters.transport_retries == 3
     assert e.aimd.limit < 8  # backed off (one success after it grows the limit by 1/limit)
+
+
+@needs_openai
+@pytest.mark.parametrize("bad", ["badjson", "noshape"])
+def test_a_malformed_answer_is_retried_then_rejected_not_a_crash(bad):
+    with FakeServer(script=[bad]) as s:  # once: the retry is answered
+        e = engine(s.url, concurrency=1)
+        out = e.generate(ask(1))
+    assert out[0].text.endswith("Answer: True") and e.counters.bad_responses == 1
+    with FakeServer(script=[bad] * 3) as s:  # every try: the sample is rejected, with why
+        e = engine(s.url, concurrency=1, max_retries=2)
+        out = e.generate(ask(1))
+    assert out[0].error is not None and out[0].error.startswith("malformed response")
+    assert e.counters.bad_responses == 3 and len(s.received) == 3
+
+
+@needs_openai
+def test_retry_after_pauses_every_request_not_only_the_one_that_got_it():
+    """Under sustained 429s with Retry-After: 1, requests wait for the server's second
+    whatever their own backoff says (which, at retry_base 0.01, would be milliseconds)."""
+    with FakeServer(script=["429"] * 6, retry_after="1") as s:
+        e = engine(s.url, concurrency=1, max_retries=10)
+        t0 = time.monotonic()
+        out = e.generate(ask(4))
+        took = time.monotonic() - t0
+    assert all(c.error is None for c in out)
+    assert len(s.received) == 10  # 6 refused, 4 answered: no request sent early
+    assert took >= 5.5, f"{len(s.received)} requests in {took:.1f} s: Retry-After not shared"
+
+
+class HangingServer:
+    """Accepts connections on 127.0.0.1 and never answers (nor closes them)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.held: list = []
+        self.stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                continue
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for c in self.held:
+            c.close()
+        self.sock.close()
+
+
+@needs_openai
+def test_a_server_that_accepts_and_never_answers_stops_in_bounded_time():
+    with HangingServer() as s:
+        e = engine(s.url, concurrency=4, timeout=0.5, max_retries=2)
+        t0 = time.monotonic()
+        with pytest.raises(UserError, match="no answer from the server"):
+            e.generate(ask(40))  # 40 requests waiting their turn do not extend the wait
+        assert time.monotonic() - t0 < 30  # the stall bound is ~1.6 s here
 
 
 @needs_openai

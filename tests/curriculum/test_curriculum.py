@@ -135,3 +135,23 @@ def test_tokens_per_entity_must_be_a_positive_number(tmp_path, bad):
     f.write_text(yaml.safe_dump({**raw, "tokens_per_entity": bad}))
     with pytest.raises(UserError, match=r"tier\.yaml: .*tokens_per_entity"):
         load_tier(str(f))
+
+
+def test_a_plan_of_any_budget_takes_the_memory_of_its_stages():
+    import tracemalloc
+
+    from synth.curriculum import load_tier, make_schedule
+
+    cfg = load_tier("ontology")
+    tracemalloc.start()
+    plan = make_schedule(cfg, 10**15, entities=1000, kinds=50)  # four billion units
+    units = plan.units
+    assert len(units) == 4 * 10**9 and units[-1].tail and not units[-2].tail
+    assert [u.index for u in units.since(len(units) - 2)] == [len(units) - 2, len(units) - 1]
+    assert tracemalloc.get_traced_memory()[1] < 1 << 20  # under a megabyte
+    tracemalloc.stop()
+    small = make_schedule(cfg, 3_000_000, entities=100, kinds=10)
+    assert list(small.units) == [small.units[i] for i in range(len(small.units))]
+    assert sum(u.tokens for u in small.units) == 3_000_000
+    for s, (first, last) in enumerate(small.stage_units):
+        assert {u.stage for u in small.units[first : last + 1]} == {s}

@@ -329,14 +329,20 @@ def test_out_holding_something_else(outside, tmp_path):
     out = tmp_path / "o"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
+    # A folder without synth output is never synth's to clear, whatever the flags say.
+    for flags in ((), ("--overwrite",)):
+        r = run(outside[0], "--out", out, *flags, ok=False)
+        _one_line_error(r, str(out), "not empty", "holds no synth output")
+        assert "--overwrite" not in r.output
+        assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    (out / "notes.txt").unlink()
+    run(outside[0], "--out", out)
+    (out / "notes.txt").write_text("mine")  # the user's file beside a synth output
     r = run(outside[0], "--out", out, ok=False)
-    _one_line_error(r, str(out), "not empty", "--overwrite")
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    _one_line_error(r, "earlier synth filter output", "--overwrite")
     run(outside[0], "--out", out, "--overwrite")
     assert (out / "notes.txt").read_text() == "mine"  # --overwrite replaces only our files
     assert len(datasets.load_from_disk(str(out))) == GOOD
-    r = run(outside[0], "--out", out, ok=False)
-    _one_line_error(r, "earlier synth filter output", "--overwrite")
 
 
 def test_bad_config_yaml(outside, tmp_path):
@@ -389,8 +395,11 @@ def test_a_synth_corpus_passes_its_own_tier(corpus, tmp_path):
     # wording is the same and whose inputs are a word each can read as near copies
     # (generation's per-template skeleton passes them). At most a few in a thousand.
     assert rep["totals"]["rejected"] <= 0.003 * rep["totals"]["rows"]
-    assert rep["totals"]["kept_tokens"] == manifest["totals"]["tokens"]
+    assert rep["totals"]["tokens"] == manifest["totals"]["tokens"]  # the same counts
     assert "contamination" not in rep["disabled"]
     ds = datasets.load_from_disk(str(tmp_path / "o"))
-    assert len(ds) == manifest["totals"]["rows"]
+    assert (
+        len(ds) == rep["totals"]["kept"] == manifest["totals"]["rows"] - rep["totals"]["rejected"]
+    )
+    assert sum(ds["n_tokens"]) == rep["totals"]["kept_tokens"]
     assert ds.features == datasets.load_from_disk(str(src)).features

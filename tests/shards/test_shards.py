@@ -63,21 +63,22 @@ def test_a_checkpoint_inside_a_unit_resumes_to_the_same_bytes(tmp_path):
         whole.write_unit(u, t, sum(t.column("n_tokens").to_pylist()))
     whole.close_shard()
 
-    # The run saves its state after each unit that closed a shard (the carried rows
-    # with it), and a killed run starts over from the last such state.
+    # The run checkpoints after each unit that closed a shard (the open shard, holding
+    # the rest of that unit, flushed with it); a killed run starts over from there and
+    # whatever was written after the checkpoint goes.
     run = ShardWriter(tmp_path / "killed", SCHEMA, shard_tokens=10)
     saved = None
     for u, t in enumerate(units):
         if run.write_unit(u, t, sum(t.column("n_tokens").to_pylist())):
-            saved = (u, list(run.shards), run.carry)
-            if run.carry is not None:  # killed after a shard closed inside a unit
+            saved = (u, list(run.shards), run.checkpoint())
+            if saved[2] is not None and saved[2]["rows"]:  # a shard closed inside a unit
                 break
     assert saved is not None and saved[2] is not None and saved[0] < len(units) - 1
-    last, shards, carry = saved
-    for p in (tmp_path / "killed").glob("*.partial"):
-        p.unlink()
+    last, shards, open_shard = saved
+    t = units[last + 1]
+    run.write_unit(last + 1, t, sum(t.column("n_tokens").to_pylist()))  # lost with the kill
     resumed = ShardWriter(tmp_path / "killed", SCHEMA, shard_tokens=10, shards=shards)
-    resumed.restore(carry)
+    resumed.reopen(open_shard)
     for u, t in list(enumerate(units))[last + 1 :]:
         resumed.write_unit(u, t, sum(t.column("n_tokens").to_pylist()))
     resumed.close_shard()

@@ -114,6 +114,42 @@ def test_single_huge_operations_are_refused(tmp_path, body):
     assert "RenderLimit" in _render_error(tmp_path, body)
 
 
+# Strings a template builds without yielding them: each would be a gigabyte, or many
+# hundreds of megabytes in all, if it were built before being measured.
+BUILT = {
+    "join": "{% set x = (['a' * 1000000] * 1000) | join %}{{ x | length }}",
+    "str.join": "{{ ''.join(['a' * 1000000] * 1000) | length }}",
+    "replace": "{% set x = ('a' * 1000000) | replace('a', 'bbbbbbbbbb') %}{{ x | length }}",
+    "concat ~": "{% set s = 'a' * 900000 %}{% set x = s ~ s ~ s %}{{ x | length }}",
+    "plus": "{% set s = 'a' * 900000 %}{{ (s + s) | length }}",
+    "indent": "{% set x = ('\\n' * 900000) | indent(1000) %}{{ x | length }}",
+    "print a list": "{% set s = 'a' * 1000000 %}{% set l = [s, s, s] * 100 %}{{ l }}",
+    "macro body": "{% macro m(s) %}{% for i in range(1000) %}{{ s }}{% endfor %}{% endmacro %}"
+    "{% set x = m('a' * 100000) %}{{ x | length }}",
+    "many strings": "{{ (['a' * 1000000] * 1000) | map('upper') | list | length }}",
+    "format %": "{% set s = 'a' * 900000 %}{{ ('%s%s' % (s, s)) | length }}",
+    "pprint": "{{ (['a' * 1000000] * 100) | pprint | length }}",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BUILT))
+def test_strings_are_capped_before_they_are_built(tmp_path, case):
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    msg = _render_error(tmp_path, BUILT[case])
+    assert "RenderLimit" in msg and "characters" in msg, msg
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
+    assert grown_mb < 200, f"{grown_mb:.0f} MB built before the limit said no"
+
+
+def test_validate_reports_a_template_that_builds_a_gigabyte(tmp_path):
+    pack = tmp_path / "pack"
+    _write(pack, "big", BUILT["join"] + "\n")
+    r = _invoke("validate", str(pack))
+    assert r.exit_code == 1 and "RenderLimit" in r.output, r.output
+
+
 def test_endless_recursion_is_one_error(tmp_path):
     assert "recursion too deep" in _render_error(
         tmp_path, "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"

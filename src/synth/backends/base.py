@@ -142,6 +142,7 @@ class Counters:
     prompt_tokens: int = 0
     cached_hits: int = 0
     transport_retries: int = 0  # 429/5xx/timeouts retried by the engine
+    bad_responses: int = 0  # answers that were not the API's shape (malformed JSON, no choices)
     engine_seconds: float = 0.0  # wall time spent inside `generate`
 
     def to_dict(self) -> dict[str, float]:
@@ -156,6 +157,7 @@ COUNTER_KEYS = (
     "prompt_tokens",
     "cached_hits",
     "transport_retries",
+    "bad_responses",
     "engine_seconds",
     "realised",
     "retries",

@@ -4,10 +4,19 @@ SGLang, TGI, the OpenAI API) through the official `openai` client, async.
 - Concurrency adapts (AIMD): the limit halves on 429, 5xx and timeouts (at most once per
   cooldown, so one burst of errors counts once), and grows by one per window of
   successes while per-token latency stays within `latency_slack` of the best seen.
-- Transport failures are retried with exponential backoff and jitter (honouring
-  Retry-After); a request that still fails stops the run: RunStopped if the server had
-  answered before (responses so far are cached: re-run to resume), UserError if it
-  never did (a wrong --base-url, a server that is not running).
+- Transport failures are retried with exponential backoff and jitter; a request that
+  still fails stops the run: RunStopped if the server had answered before (responses so
+  far are cached: re-run to resume), UserError if it never did (a wrong --base-url, a
+  server that is not running).
+- A 429 (or 503) pauses every request, not only the one that got it: the server's
+  Retry-After (or the backoff) sets a time before which no request is sent, so a server
+  that asks for one second gets one request a second, whatever the concurrency.
+- A server that accepts connections and never answers is stopped in bounded time: when
+  requests fail and nothing has succeeded for `timeout × (max_retries + 1)` seconds plus
+  the backoffs, the run stops (however many requests are still waiting their turn).
+- An answer that is not the API's shape (malformed JSON, no `choices`) is retried like a
+  server error and counted (`bad_responses`); if it stays malformed the sample is
+  rejected with the reason, never a crash.
 - The API key comes from the environment variable named by `api_key_env` (default
   OPENAI_API_KEY; local servers need none). It is never logged nor put in the manifest.
 - Structured output (`structured` option): `openai` (response_format json_schema; no
@@ -133,6 +142,12 @@ class OpenAIEngine:
         self.aimd = AIMD(int(concurrency), 1, int(max_concurrency), float(latency_slack))
         self._ever_ok = False
         self._busy_since: float | None = None
+        self._not_before = 0.0  # monotonic time before which no request is sent (429s)
+        self._last_ok = time.monotonic()  # the last answer, or when the engine was made
+        # Nothing answered for this long while requests fail: the server is stuck.
+        self.stall_seconds = self.timeout * (self.max_retries + 1) + sum(
+            min(self.retry_cap, self.retry_base * 2**a) * 1.5 for a in range(self.max_retries)
+        )
 
     @classmethod
     def from_options(cls, opts: dict[str, Any]) -> OpenAIEngine:
@@ -212,12 +227,15 @@ class OpenAIEngine:
     async def _with_retries(self, client: Any, gate: _Gate, req: Request) -> Completion:
         import openai
 
+        bad_response = _bad_response_types()
         last: Exception | None = None
         for attempt in range(self.max_retries + 1):
             if attempt:
                 self.counters.transport_retries += 1
                 await asyncio.sleep(self._backoff(attempt, last))
             async with gate:
+                while (wait := self._not_before - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)  # a 429 paused every request
                 t0 = time.monotonic()
                 self.counters.requests += 1
                 try:
@@ -229,6 +247,10 @@ class OpenAIEngine:
                 ) as e:
                     self.aimd.overloaded()
                     last = e
+                    if getattr(e, "status_code", None) in (429, 503):
+                        pause = _retry_after(e) or self._backoff(attempt + 1, None)
+                        self._not_before = max(self._not_before, time.monotonic() + pause)
+                    self._check_stall(e)
                     continue
                 except openai.APIConnectionError as e:
                     last = e
@@ -237,6 +259,7 @@ class OpenAIEngine:
                             f"--base-url {self.where}: cannot reach the server ({_short(e)}); is it running?"
                         ) from None
                     self.aimd.overloaded()
+                    self._check_stall(e)
                     continue
                 except openai.AuthenticationError:
                     raise UserError(
@@ -248,7 +271,14 @@ class OpenAIEngine:
                     ) from None
                 except openai.APIStatusError as e:  # 400, 413, 422...: this request, not the server
                     return Completion("", error=f"{e.status_code}: {_short(e)}")
+                except bad_response as e:  # a 200 whose body is not the API's shape
+                    self.counters.bad_responses += 1
+                    last = e
+                    if attempt == self.max_retries:
+                        return Completion("", error=f"malformed response: {_short(e)}")
+                    continue
                 self._ever_ok = True
+                self._last_ok = time.monotonic()
                 self.aimd.ok(time.monotonic() - t0, c.completion_tokens)
                 self.counters.generated_tokens += c.completion_tokens
                 self.counters.prompt_tokens += c.prompt_tokens
@@ -256,6 +286,23 @@ class OpenAIEngine:
         raise RunStopped(
             f"{self.where} failed {self.max_retries + 1} times in a row ({_short(last)}); "
             "complete shards and the responses received so far are kept: re-run the same command to resume"
+        )
+
+    def _check_stall(self, err: Exception) -> None:
+        """Stop when nothing has answered for `stall_seconds` (see the module)."""
+        quiet = time.monotonic() - self._last_ok
+        if quiet <= self.stall_seconds:
+            return
+        what = (
+            f"no answer from the server in {quiet:.0f} s ({_short(err)}; timeout {self.timeout:g} s,"
+            f" {self.max_retries + 1} tries)"
+        )
+        if not self._ever_ok:
+            raise UserError(
+                f"--base-url {self.where}: {what}; is it overloaded or stuck? (--llm-option timeout=...)"
+            )
+        raise RunStopped(
+            f"{self.where}: {what}; the responses received so far are kept: re-run the same command to resume"
         )
 
     def _backoff(self, attempt: int, err: Exception | None) -> float:
@@ -277,12 +324,14 @@ class OpenAIEngine:
         }
         if req.messages is not None:
             r = await client.chat.completions.create(messages=req.messages, **kwargs)
-            choice = r.choices[0]
+            choice = _first_choice(r)
             text = choice.message.content or ""
         else:
             r = await client.completions.create(prompt=req.prompt or "", **kwargs)
-            choice = r.choices[0]
+            choice = _first_choice(r)
             text = choice.text or ""
+        if not isinstance(text, str):
+            raise _Malformed(f"the text is a {type(text).__name__}")
         usage = getattr(r, "usage", None)
         return Completion(
             text,
@@ -307,6 +356,35 @@ class OpenAIEngine:
             return {"response_format": {"type": "json_object", "schema": req.json_schema}}
         schema = {"name": "output", "schema": req.json_schema, "strict": True}
         return {"response_format": {"type": "json_schema", "json_schema": schema}}
+
+
+class _Malformed(ValueError):
+    """A 200 answer that is not what the API returns."""
+
+
+def _bad_response_types() -> tuple[type[BaseException], ...]:
+    """What a malformed body raises, in the client or here: not JSON (the client's own
+    validation error, or the JSON error itself), or JSON of another shape."""
+    import json
+
+    import openai
+
+    return (
+        openai.APIResponseValidationError,
+        json.JSONDecodeError,
+        _Malformed,
+        TypeError,
+        AttributeError,
+        KeyError,
+        IndexError,
+    )
+
+
+def _first_choice(r: Any) -> Any:
+    choices = getattr(r, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise _Malformed("no choices in the answer")
+    return choices[0]
 
 
 def _retry_after(err: Exception | None) -> float | None:

@@ -17,7 +17,9 @@ from typing import Any
 
 import yaml
 
+from synth import safe_yaml
 from synth.errors import UserError
+from synth.safe_yaml import shown
 
 # Options that change what a response is, hence the corpus: part of the fingerprint.
 OUTPUT_OPTIONS = (
@@ -39,9 +41,11 @@ def parse_llm_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
-            raise UserError(f"--llm-option {pair!r}: write KEY=VALUE, e.g. temperature=0.2")
+            raise UserError(f"--llm-option {shown(pair)}: write KEY=VALUE, e.g. temperature=0.2")
         try:
-            out[key] = yaml.safe_load(raw) if raw.strip() else None
+            out[key] = safe_yaml.load(raw) if raw.strip() else None
+        except safe_yaml.YamlLimit as e:
+            raise UserError(f"--llm-option {key[:40]}: {e.problem}") from None
         except yaml.YAMLError:
             out[key] = raw
     return out

@@ -137,7 +137,20 @@ from synth.cli.options import server_options
 @click.option(
     "--templates-only", is_flag=True, help="Use only the --templates packs, not the built-in one."
 )
-@click.option("--overwrite", is_flag=True, help="Replace a different corpus already in --out.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the synth output already in --out: removes exactly the files synth wrote "
+    "there (listed in its manifest), never other files.",
+)
+@click.option(
+    "--checkpoint-every",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Save resume state this often (and whenever a shard closes).",
+)
 @click.option(
     "--allow-repeat",
     is_flag=True,

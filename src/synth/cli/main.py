@@ -22,15 +22,25 @@ from synth.errors import RunStopped, UserError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+MAX_LINE = 400  # characters of a message: what a file put in it is cut, never printed whole
+
+
+def one_line(e: BaseException) -> str:
+    """The message as one line of at most MAX_LINE characters (a value quoted from a
+    file may hold newlines, or megabytes)."""
+    text = " ".join(str(e).split())
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "..."
+
+
 @contextmanager
 def one_line_errors() -> Iterator[None]:
     try:
         yield
     except UserError as e:
-        click.echo(f"synth: error: {e}", err=True)
+        click.echo(f"synth: error: {one_line(e)}", err=True)
         sys.exit(UserError.exit_code)
     except RunStopped as e:
-        click.echo(f"synth: stopped: {e}", err=True)
+        click.echo(f"synth: stopped: {one_line(e)}", err=True)
         sys.exit(RunStopped.exit_code)
 
 

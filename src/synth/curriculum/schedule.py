@@ -3,7 +3,8 @@
 A unit is a slice of a stage with a token target, a template mix, a difficulty ramp
 and (for the ontology tier) the slice of the world it must state first. Its rows depend
 only on the config, the seed and the unit's index, so any process can produce it and
-the corpus is the same bytes whatever the number of workers.
+the corpus is the same bytes whatever the number of workers. Units are made from their
+index when asked for (`Units`), so the plan of any budget is as small as its stages.
 
 Budget arithmetic: every unit but the last stops *before* its target would be exceeded,
 so the units together come in just under the budget; the tail unit (run last, with the
@@ -13,8 +14,11 @@ meets the budget and exceeds it by less than one sample.
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from synth.curriculum.tier import TierConfig
 
@@ -46,9 +50,87 @@ class Unit:
         return f"u{self.index:06d}"
 
 
+class Units(Sequence[Unit]):
+    """The schedule's units, made on demand from their index: a plan of any budget takes
+    the memory of its stages, not of its units (a 1T-token plan has four million)."""
+
+    def __init__(self, stages: list[_StagePlan]) -> None:
+        self._stages = stages
+        self._firsts = [s.first for s in stages]
+        self._n = stages[-1].first + stages[-1].n if stages else 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> Unit: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Unit]: ...
+    def __getitem__(self, i: int | slice) -> Unit | list[Unit]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        st = self._stages[bisect.bisect_right(self._firsts, i) - 1]
+        return st.unit(i, tail=i == self._n - 1)
+
+    def __iter__(self) -> Iterator[Unit]:
+        return self.since(0)
+
+    def since(self, start: int) -> Iterator[Unit]:
+        """The units from index `start` on, in order."""
+        for i in range(max(0, start), self._n):
+            yield self[i]
+
+
+@dataclass
+class _StagePlan:
+    """One stage's units: all that is needed to make any of them."""
+
+    first: int  # index of its first unit
+    n: int
+    tokens: int
+    index: int  # the stage's number
+    mix: dict[str, float]  # one dict shared by the stage's units
+    replay: float
+    replay_mix: dict[str, float]
+    replay_difficulty: tuple[int, int]
+    difficulty: tuple[int, int]
+    entities: int  # what the stage must state (0: it covers none)
+    kinds: int
+    known_entities: int  # what earlier stages stated
+    known_kinds: int
+    covers_entities: bool
+    covers_kinds: bool
+
+    def unit(self, index: int, tail: bool) -> Unit:
+        ui, n = index - self.first, self.n
+        lo, hi = self.difficulty
+        lo_t, hi_t = _split_range(self.tokens, n, ui)
+        intro_e = _split_range(self.entities, n, ui) if self.covers_entities else (0, 0)
+        intro_k = _split_range(self.kinds, n, ui) if self.covers_kinds else (0, 0)
+        return Unit(
+            index=index,
+            stage=self.index,
+            tokens=hi_t - lo_t,
+            mix=self.mix,
+            replay=self.replay,
+            replay_mix=self.replay_mix,
+            replay_difficulty=self.replay_difficulty,
+            difficulty=(lo + (hi - lo) * ui / n, lo + (hi - lo) * (ui + 1) / n),
+            introduce_entities=intro_e,
+            introduce_kinds=intro_k,
+            known_entities=intro_e[0] if self.covers_entities else self.known_entities,
+            known_kinds=intro_k[0] if self.covers_kinds else self.known_kinds,
+            tail=tail,
+        )
+
+
 @dataclass
 class Schedule:
-    units: list[Unit]
+    units: Units
     unit_tokens: int
     stage_units: list[tuple[int, int]] = field(default_factory=list)  # [first, last] per stage
     stage_tokens: list[int] = field(default_factory=list)  # each stage's share of the budget
@@ -75,9 +157,10 @@ def make_schedule(
     """Lay out units stage by stage. `entities`/`kinds`: world sizes that stages with
     `covers:` must state, sliced across their units in order."""
     ut = unit_tokens or unit_tokens_for(budget)
-    units: list[Unit] = []
+    plans: list[_StagePlan] = []
     stage_units = []
     known_e = known_k = 0
+    first = 0
     shares = [s.share for s in cfg.stages]
     stage_tokens = [int(budget * x) for x in shares]
     stage_tokens[-1] = budget - sum(stage_tokens[:-1])
@@ -95,35 +178,32 @@ def make_schedule(
             else (1, 1)
         )
         covers = stage.covers
-        lo, hi = stage.difficulty
-        mix = dict(stage.templates)  # one dict shared by the stage's units
-        first = len(units)
-        for ui in range(n):
-            intro_e = _split_range(entities, n, ui) if "entities" in covers else (0, 0)
-            intro_k = _split_range(kinds, n, ui) if "kinds" in covers else (0, 0)
-            units.append(
-                Unit(
-                    index=len(units),
-                    stage=si,
-                    tokens=_split_range(st, n, ui)[1] - _split_range(st, n, ui)[0],
-                    mix=mix,
-                    replay=stage.replay if replay_mix else 0.0,
-                    replay_mix=replay_mix,
-                    replay_difficulty=replay_diff,
-                    difficulty=(lo + (hi - lo) * ui / n, lo + (hi - lo) * (ui + 1) / n),
-                    introduce_entities=intro_e,
-                    introduce_kinds=intro_k,
-                    known_entities=intro_e[0] if "entities" in covers else known_e,
-                    known_kinds=intro_k[0] if "kinds" in covers else known_k,
-                )
+        plans.append(
+            _StagePlan(
+                first=first,
+                n=n,
+                tokens=st,
+                index=si,
+                mix=dict(stage.templates),
+                replay=stage.replay if replay_mix else 0.0,
+                replay_mix=replay_mix,
+                replay_difficulty=replay_diff,
+                difficulty=stage.difficulty,
+                entities=entities,
+                kinds=kinds,
+                known_entities=known_e,
+                known_kinds=known_k,
+                covers_entities="entities" in covers,
+                covers_kinds="kinds" in covers,
             )
+        )
         if "entities" in covers:
             known_e = entities
         if "kinds" in covers:
             known_k = kinds
-        stage_units.append((first, len(units) - 1))
-    units[-1].tail = True
-    return Schedule(units, ut, stage_units, stage_tokens)
+        stage_units.append((first, first + n - 1))
+        first += n
+    return Schedule(Units(plans), ut, stage_units, stage_tokens)
 
 
 def stage_mixes(cfg: TierConfig) -> list[dict[str, float]]:

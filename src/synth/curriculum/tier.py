@@ -8,14 +8,17 @@ the run's fingerprint covers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from synth import safe_yaml
 from synth.errors import UserError
 from synth.paths import data_dir
+from synth.safe_yaml import shown
 from synth.units import parse_count
 
 TIERS = ("command", "structural", "ontology")
@@ -86,9 +89,16 @@ def _get(d: dict, key: str, where: str, typ=None, default=...):
     v = d[key]
     if typ is not None and not isinstance(v, typ):
         raise UserError(
-            f"{where}: field {key!r} must be {typ.__name__ if isinstance(typ, type) else typ}, got {type(v).__name__}"
+            f"{where}: field {key!r} must be {_type_names(typ)}, got {type(v).__name__}"
         )
     return v
+
+
+def _type_names(typ: Any) -> str:
+    types = typ if isinstance(typ, tuple) else (typ,)
+    return " or ".join(
+        {"dict": "a mapping", "list": "a list"}.get(t.__name__, t.__name__) for t in types
+    )
 
 
 def _pair(v: Any, where: str, key: str) -> tuple[int, int]:
@@ -101,19 +111,48 @@ def _pair(v: Any, where: str, key: str) -> tuple[int, int]:
         and v[0] <= v[1]
     ):
         return (int(v[0]), int(v[1]))
-    raise UserError(f"{where}: {key!r} must be [low, high] with low <= high, got {v!r}")
+    raise UserError(f"{where}: {key!r} must be [low, high] with low <= high, got {shown(v)}")
 
 
-def _positive(v: float, where: str, key: str) -> float:
-    if isinstance(v, bool) or v <= 0:
-        raise UserError(f"{where}: {key!r} must be a positive number, got {v!r}")
+def _positive(v: Any, where: str, key: str) -> float:
+    """A finite number above 0 (YAML's .nan and .inf are floats too)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < math.inf:
+        raise UserError(f"{where}: {key} must be a positive number, got {shown(v)}")
+    return float(v)
+
+
+MAX_PROBES = 100_000
+
+
+def _eval(raw: Any, where: str) -> dict[str, Any]:
+    """`eval: {probes: N}`: how many held-out probes to make."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}: 'eval' must be a mapping such as {{probes: 500}}")
+    for key in raw:
+        if key != "probes":
+            raise UserError(f"{where}: eval: unknown key {shown(key)}; known: probes")
+    n = raw.get("probes", 0)
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_PROBES:
+        raise UserError(
+            f"{where}: eval: probes must be a whole number from 0 to {MAX_PROBES:,}, got {shown(n)}"
+        )
+    return dict(raw)
+
+
+def _fraction(v: Any, where: str, key: str) -> float:
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < 1:
+        raise UserError(f"{where}: {key} must be a number in [0, 1), got {shown(v)}")
     return float(v)
 
 
 def _covers(v: list, where: str) -> list[str]:
     for x in v:
         if x not in ("entities", "kinds"):
-            raise UserError(f"{where}: covers: unknown world part {x!r}; use entities or kinds")
+            raise UserError(
+                f"{where}: covers: unknown world part {shown(x)}; use entities or kinds"
+            )
     return [str(x) for x in v]
 
 
@@ -144,7 +183,11 @@ def _line_of(path: Path, key: str) -> int | None:
 def load_tier(tier: str) -> TierConfig:
     path = tier_file(tier)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_yaml.load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         at = f":{line + 1}" if line is not None else ""
@@ -159,10 +202,7 @@ def load_tier(tier: str) -> TierConfig:
     if not templates:
         raise UserError(f"{where}: 'templates' is empty")
     for tid, w in templates.items():
-        if not isinstance(w, (int, float)) or w <= 0:
-            raise UserError(
-                f"{where}: template {tid!r} weight must be a positive number, got {w!r}"
-            )
+        _positive(w, where, f"template {shown(tid)} weight")
     stages = []
     for i, s in enumerate(_get(raw, "stages", where, list, default=[]) or []):
         sw = f"{where}: stages[{i}]"
@@ -173,7 +213,7 @@ def load_tier(tier: str) -> TierConfig:
         st = (
             {t: float(templates.get(t, 1.0)) for t in st}
             if isinstance(st, list)
-            else {t: float(w) for t, w in st.items()}
+            else {t: _positive(w, sw, f"template {shown(t)} weight") for t, w in st.items()}
         )
         for t in st:
             if t not in templates:
@@ -181,10 +221,10 @@ def load_tier(tier: str) -> TierConfig:
         stages.append(
             StageConfig(
                 name=str(_get(s, "name", sw, str, default=f"stage{i}")),
-                share=float(_get(s, "share", sw, (int, float))),
+                share=_positive(_get(s, "share", sw), sw, "share"),
                 templates=st,
                 difficulty=_pair(_get(s, "difficulty", sw, default=[1, 1]), sw, "difficulty"),
-                replay=float(_get(s, "replay", sw, (int, float), default=0.0)),
+                replay=_fraction(_get(s, "replay", sw, default=0.0), sw, "replay"),
                 concepts=list(_get(s, "concepts", sw, list, default=[])),
                 covers=_covers(_get(s, "covers", sw, list, default=[]), sw),
             )
@@ -208,7 +248,7 @@ def load_tier(tier: str) -> TierConfig:
         templates={t: float(w) for t, w in templates.items()},
         stages=stages,
         filters=dict(_get(raw, "filters", where, dict, default={}) or {}),
-        eval=dict(_get(raw, "eval", where, dict, default={}) or {}),
+        eval=_eval(raw.get("eval"), where),
         source=where,
         raw=raw,
         tokens_per_entity=_positive(

@@ -1,8 +1,18 @@
-"""Local processes (the default): `--workers N`, results in order, bounded in flight."""
+"""Local processes (the default): `--workers N`, results in order, bounded in flight.
+
+Stopping. Ctrl-C reaches every process of the terminal's group: workers ignore it, so
+none dies holding the pool's task-queue lock (which made `Pool.terminate` wait for ever),
+and the parent alone stops the run. Workers leave as soon as the parent is gone (killed
+with SIGKILL, say) instead of finishing their units and writing tracebacks about a
+broken pipe. `__exit__` gives the pool `SHUTDOWN_SECONDS` to stop, then kills what is left.
+"""
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -11,12 +21,25 @@ from synth import gc_policy
 from synth.curriculum.schedule import Unit
 
 _WORKER: Any = None
+SHUTDOWN_SECONDS = 10.0
 
 
 def _init(make_worker: Callable[[Any], Any], setup: Any) -> None:
     global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    parent = mp.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     _WORKER = make_worker(setup)
     gc_policy.settle()
+
+
+def _exit_with(sentinel: int) -> None:
+    """Leave, quietly, when the parent process is gone."""
+    from multiprocessing.connection import wait
+
+    wait([sentinel])
+    os._exit(0)
 
 
 def _run(unit: Unit, target: int | None) -> Any:
@@ -53,10 +76,18 @@ class LocalExecutor:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            # Every wanted result is in by now; tails that ran ahead of the budget are not.
-            self._pool.terminate()
-            self._pool.join()
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # Every wanted result is in by now; tails that ran ahead of the budget are not.
+        procs = list(getattr(pool, "_pool", ()))  # the worker processes
+        stopper = threading.Thread(target=_terminate, args=(pool,), daemon=True)
+        stopper.start()
+        stopper.join(SHUTDOWN_SECONDS)
+        if stopper.is_alive():  # a pool wedged by a worker that died mid-protocol
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
 
     def run(self, units: Iterable[Unit]) -> Iterator[Any]:
         """Results in schedule order; at most 2 × workers units in flight (backpressure)."""
@@ -71,3 +102,8 @@ class LocalExecutor:
                 yield window.popleft().get()
         while window:
             yield window.popleft().get()
+
+
+def _terminate(pool: Any) -> None:
+    pool.terminate()
+    pool.join()

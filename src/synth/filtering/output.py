@@ -6,6 +6,11 @@ Formats: `hf` (Arrow IPC stream shards + state.json + dataset_info.json, what
 `datasets.load_from_disk(OUT)` opens; shards close at `shard_bytes`), `parquet` (one
 data-00000.parquet) and `jsonl` (one data-00000.jsonl). Every column of the input is
 kept, with its Arrow type.
+
+`--overwrite` replaces the synth output already in OUT (an earlier `synth filter`, or a
+`synth generate` corpus, whole): exactly the files it consists of (`shards.owned`) go,
+at commit, and the user's files beside them stay. A folder that holds no synth output
+is refused, with or without `--overwrite`.
 """
 
 from __future__ import annotations
@@ -21,13 +26,11 @@ import pyarrow as pa
 
 from synth.errors import UserError
 from synth.shards.atomic import sha256_file
+from synth.shards.owned import FILTER, FILTER_STAGING, foreign, owned, remove
 from synth.shards.writer import DEFAULT_SHARD_BYTES, ShardWriter, write_dataset_files
 
 FORMATS = ("hf", "parquet", "jsonl")
-STAGING = ".synth-filter.partial"
-# What a `synth filter` output consists of: --overwrite removes these and nothing else.
-OUR_FILES = ("data-", "state.json", "dataset_info.json", "filter.json")
-OUR_DIRS = ("rejected", STAGING)
+STAGING = FILTER_STAGING
 
 
 def check_out(out: Path, inputs: list[Path], overwrite: bool) -> None:
@@ -40,19 +43,27 @@ def check_out(out: Path, inputs: list[Path], overwrite: bool) -> None:
         i = p.resolve()
         if i == o or o in i.parents or i in o.parents:
             raise UserError(f"--out: {out} overlaps the input {p}; choose another folder")
-    if not out.is_dir() or overwrite:
+    if not out.is_dir():
         return
-    held = sorted(p.name for p in out.iterdir() if p.name != STAGING)
-    if not held:
+    own = owned(out)
+    others = foreign(out, own)
+    if own.kind is None:
+        if others:
+            shown = ", ".join(x[:60] for x in others[:3]) + (", ..." if len(others) > 3 else "")
+            raise UserError(
+                f"--out: {out} is not empty ({shown}) and holds no synth output;"
+                " choose an empty or new folder"
+            )
         return
-    if "filter.json" in held:
+    taken = [o for o in others if o.split("/")[0] == "rejected"]
+    if taken:
         raise UserError(
-            f"--out: {out} holds an earlier synth filter output; pass --overwrite to replace it"
+            f"--out: {out}/{taken[0]} was not written by synth, and synth writes there;"
+            " move it out of the folder"
         )
-    shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
-    raise UserError(
-        f"--out: {out} is not empty ({shown}); choose an empty folder or pass --overwrite"
-    )
+    if not overwrite:
+        what = "an earlier synth filter output" if own.kind == FILTER else "a synth corpus"
+        raise UserError(f"--out: {out} holds {what}; pass --overwrite to replace it")
 
 
 class Staging:
@@ -66,16 +77,27 @@ class Staging:
         self.dir.mkdir(parents=True)
 
     def commit(self) -> None:
-        """Replace what an earlier filter output left in OUT with the staged files."""
-        for p in self.out.iterdir():
-            if p.name == STAGING:
-                continue
-            if p.is_dir() and p.name in OUR_DIRS:
-                shutil.rmtree(p)
-            elif p.is_file() and p.name.startswith(OUR_FILES):
-                p.unlink()
+        """Replace the synth output in OUT (whatever `check_out` let through) with the
+        staged files. A staged name taken by a file synth did not write is refused before
+        anything is removed."""
+        own = owned(self.out)
+        own.trees = [t for t in own.trees if t != self.dir]
+        mine = own.paths()
         for p in sorted(self.dir.iterdir()):
-            os.replace(p, self.out / p.name)
+            target = self.out / p.name
+            clash = [target] if not target.is_dir() else [target / q.name for q in p.iterdir()]
+            taken = [t for t in clash if t.exists() and t not in mine]
+            if taken:
+                raise UserError(f"--out: {taken[0]} is in the way and was not written by synth")
+        remove(own)
+        for p in sorted(self.dir.iterdir()):
+            target = self.out / p.name
+            if p.is_dir() and target.is_dir():  # rejected/: synth's own file in the user's folder
+                for q in p.iterdir():
+                    os.replace(q, target / q.name)
+                p.rmdir()
+            else:
+                os.replace(p, target)
         self.dir.rmdir()
 
     def abandon(self) -> None:

@@ -49,7 +49,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from synth import __version__
+from synth import __version__, safe_yaml
 from synth.errors import RunStopped, UserError
 from synth.filtering.output import FORMATS, Sink, Staging, check_out, conform
 from synth.filters import (
@@ -217,7 +217,7 @@ def load_filters_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"--config: {path}: no such file")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_yaml.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""

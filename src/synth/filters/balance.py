@@ -64,10 +64,19 @@ class BalanceFilter:
         self._counts.setdefault(row.stage, Counter())[row.template] += 1
         self._totals[row.stage] = self._totals.get(row.stage, 0) + 1
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if "_totals" not in state:  # a checkpoint written before the running totals
-            self._totals = {stage: c.total() for stage, c in self._counts.items()}
+    def state(self) -> dict[str, Any]:
+        return {
+            "counts": [[stage, dict(c)] for stage, c in self._counts.items()],
+            "capped": [[stage, t, n] for (stage, t), n in self._rejected.items()],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._counts = {
+            int(stage): Counter({str(t): int(n) for t, n in c.items()})
+            for stage, c in state["counts"]
+        }
+        self._totals = {stage: c.total() for stage, c in self._counts.items()}
+        self._rejected = Counter({(int(s), str(t)): int(n) for s, t, n in state["capped"]})
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from synth.errors import UserError
 from synth.row import Row
+from synth.safe_yaml import shown
 
 EXAMPLES_PER_REASON = 5
 EXAMPLE_CHARS = 500
@@ -158,6 +159,23 @@ class FilterStats:
         else:
             heapq.heapreplace(heap, item)
 
+    def state(self) -> dict[str, Any]:
+        """Counts and example heaps as JSON values (`restore` takes them back)."""
+        return {
+            "seen": self.seen,
+            "kept": self.kept,
+            "rejected": dict(self.rejected),
+            "examples": {r: [list(item) for item in heap] for r, heap in self._examples.items()},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.seen, self.kept = _count(state["seen"]), _count(state["kept"])
+        self.rejected = {str(r): _count(n) for r, n in state["rejected"].items()}
+        self._examples = {
+            str(r): [(int(p), str(i), dict(ex)) for p, i, ex in heap]
+            for r, heap in state["examples"].items()
+        }
+
     def to_dict(self) -> dict[str, Any]:
         examples = {
             reason: [ex for _, _, ex in sorted(heap, key=lambda t: -t[0])]
@@ -221,6 +239,33 @@ class FilterChain:
     def keep(self, row: Row) -> bool:
         return self.reason(row) is None
 
+    def state(self) -> dict[str, Any]:
+        """What the chain has learnt so far, for a resumed run: counts, examples, and each
+        stateful filter's `state()` (JSON values and numpy arrays, never objects)."""
+        return {
+            "seen": self.seen,
+            "kept": self.kept,
+            "names": self.names,
+            "stats": [st.state() for st in self._stats],
+            "filters": {
+                f.name: f.state()  # type: ignore[attr-defined]
+                for f in self.filters
+                if callable(getattr(f, "state", None))
+            },
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back what `state` gave, into a chain built from the same config.
+        ValueError, TypeError or KeyError when it does not fit."""
+        if state["names"] != self.names:
+            raise ValueError(f"filters {state['names']} saved, {self.names} configured")
+        self.seen, self.kept = _count(state["seen"]), _count(state["kept"])
+        for st, saved in zip(self._stats, state["stats"], strict=True):
+            st.restore(saved)
+        for f in self.filters:
+            if callable(getattr(f, "restore", None)):
+                f.restore(state["filters"][f.name])  # type: ignore[attr-defined]
+
     def filter(self, rows: Iterable[Row], batch_size: int = 256) -> Iterator[Row]:
         """The kept rows, in order.
 
@@ -253,6 +298,13 @@ class FilterChain:
     @staticmethod
     def merge(stats: Iterable[dict[str, Any]]) -> dict[str, Any]:
         return merge_stats(stats)
+
+
+def _count(v: Any) -> int:
+    """A count read back from saved state: a whole number, not negative."""
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise ValueError(f"not a count: {str(v)[:40]!r}")
+    return v
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
@@ -336,7 +388,7 @@ def configure(cls: type, cfg: Any, where: str, **extra: Any) -> Any:
             continue
         if key not in known:
             names = ", ".join(sorted([*known, "enabled"]))
-            raise UserError(f"{where}: unknown key {key!r} (known: {names})")
+            raise UserError(f"{where}: unknown key {shown(key)} (known: {names})")
         kwargs[key] = _check_type(value, known[key], f"{where}.{key}")
     try:
         return cls(**kwargs, **extra)
@@ -364,5 +416,5 @@ def _check_type(value: Any, field: dataclasses.Field, where: str) -> Any:
         ok = True  # the filter checks it
     if not ok:
         want = " or ".join(t.__name__ for t in types) if types else type(default).__name__
-        raise UserError(f"{where}: must be {want}, got {type(value).__name__} {value!r}")
+        raise UserError(f"{where}: must be {want}, got {type(value).__name__} {shown(value)}")
     return value

@@ -258,13 +258,22 @@ class ContaminationFilter:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        if "_tasks" not in state:  # a checkpoint from before probes carried formal
-            self._tasks, self._posed = set(), [False] * len(self._probe_shingles)
-            self._all_posed = False
-        if "_near_templates" not in state:  # a checkpoint of the per-template LSH version
-            self._near_templates = set(state.get("_probe_index", ()))
-            self.__dict__.pop("_probe_index", None)
         self._index_probes()
+
+    def state(self) -> dict[str, Any]:
+        """What rows taught it (the probes' indexes are rebuilt from the probes): the
+        templates near-checked, and the skeletons when it owns them (near_dedup off)."""
+        own = self.owns_skeletons and self.skeletons is not None
+        return {
+            "near_templates": sorted(self._near_templates),
+            "skeletons": self.skeletons.state() if own else None,  # type: ignore[union-attr]
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._near_templates = {str(t) for t in state["near_templates"]}
+        if self.owns_skeletons and self.skeletons is not None:
+            self.skeletons.restore(state["skeletons"])
+        self._views, self._prepared = {}, {}
 
     def prepare(self, rows: Sequence[Row]) -> None:
         if self.owns_skeletons and self.skeletons is not None:

@@ -104,6 +104,22 @@ class DiversityFilter:
             else:
                 group.seen += 1
 
+    def state(self) -> dict[str, Any]:
+        return {
+            "groups": [
+                [kind, name, g.seen, [list(item) for item in g.heap]]
+                for (kind, name), g in self._groups.items()
+            ]
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._groups = {}
+        for kind, name, seen, heap in state["groups"]:
+            if kind not in ("templates", "stages") or len(heap) > self.reservoir:
+                raise ValueError("a diversity reservoir does not fit the configuration")
+            g = self._groups[(str(kind), str(name))] = _Reservoir(self.reservoir, int(seen))
+            g.heap = [(int(p), str(i), str(t)) for p, i, t in heap]
+
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"templates": {}, "stages": {}}
         for (kind, name), group in sorted(self._groups.items()):

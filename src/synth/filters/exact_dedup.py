@@ -154,6 +154,33 @@ class U64Set:
         self._table = np.frombuffer(self._buf, dtype=np.uint64)
         self._n, self.max_load = state["n"], state["max_load"]
 
+    def state(self) -> dict[str, Any]:
+        """The set as JSON values and its table (a numpy array, not copied)."""
+        return {"bits": self._bits, "n": self._n, "max_load": self.max_load, "table": self._table}
+
+    @classmethod
+    def restored(cls, state: dict[str, Any]) -> U64Set:
+        """The set `state()` described; ValueError if the pieces do not fit together."""
+        table, bits, n = state["table"], state["bits"], state["n"]
+        if not isinstance(bits, int) or not 4 <= bits <= 40 or not isinstance(n, int):
+            raise ValueError("a dedup set's size is not a small whole number")
+        if (
+            not isinstance(table, np.ndarray)
+            or table.dtype != np.uint64
+            or table.shape != (1 << bits,)
+        ):
+            raise ValueError("a dedup table has the wrong type or size")
+        if not 0 <= n <= table.size or int(np.count_nonzero(table)) != n:
+            raise ValueError("a dedup table does not hold the count saved with it")
+        s = cls.__new__(cls)
+        s.max_load = float(state["max_load"])
+        s._n = n
+        s._bits, s._mask = bits, (1 << bits) - 1
+        s._buf = array("Q")
+        s._buf.frombytes(memoryview(np.ascontiguousarray(table)).cast("B"))
+        s._table = np.frombuffer(s._buf, dtype=np.uint64)
+        return s
+
     @property
     def capacity(self) -> int:
         return self._table.size
@@ -325,6 +352,13 @@ class ExactDedupFilter:
 
     def accept(self, row: Row) -> None:
         self._seen.add_one(self._key(row))
+        self._last = (None, 0)
+
+    def state(self) -> dict[str, Any]:
+        return {"seen": self._seen.state()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._seen = U64Set.restored(state["seen"])
         self._last = (None, 0)
 
     def stats(self) -> dict[str, Any]:

@@ -519,6 +519,32 @@ class TemplateSkeletons:
         bounds = np.cumsum([s.size for s in sets])[:-1]
         return [s[k] for s, k in zip(sets, np.split(keep, bounds), strict=True)]
 
+    def state(self) -> dict[str, Any]:
+        """Per template: rows seen, the shingles observed while calibrating, the skeleton."""
+        return {
+            t: {
+                "seen": st.seen,
+                "observed": list(st.observed),
+                "skeleton": st.skeleton,
+                "version": st.version,
+                "frozen": st.frozen,
+            }
+            for t, st in self._t.items()
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._t = {
+            str(t): _TemplateState(
+                int(v["seen"]),
+                [_u64(a) for a in v["observed"]],
+                None if v["skeleton"] is None else _u64(v["skeleton"]),
+                int(v["version"]),
+                bool(v["frozen"]),
+            )
+            for t, v in state.items()
+        }
+        self._cache, self._batch = (None, np.zeros(0, dtype=np.uint64)), {}
+
     def stats(self) -> dict[str, Any]:
         frozen = [st for st in self._t.values() if st.frozen]
         sizes = [st.skeleton.size for st in frozen if st.skeleton is not None]
@@ -633,8 +659,6 @@ class NearDedupFilter:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_pending", set())  # a checkpoint from before the buffer
-        self.__dict__.setdefault("_corpus", None)
 
     def calibrate(self, rows: Iterable[Row], grouping: str = "one group") -> None:
         """Read the whole corpus (rows in any order, `template` naming each row's group)
@@ -777,6 +801,56 @@ class NearDedupFilter:
             self._pending.update(_as_stored(keys.ravel().tolist()))
             self._indexed += len(sets)
 
+    def state(self) -> dict[str, Any]:
+        """The band-key index, keys not yet in it, the calibrating templates' kept rows
+        (their verified indexes are rebuilt on use), and the skeletons if its own."""
+        if self._corpus is not None:  # synth filter and synth qa read a corpus in one go
+            raise ValueError("a near_dedup filter in corpus mode has no resume state")
+        flat = self._index._table.ravel()
+        used = np.flatnonzero(flat)  # an index far from full is saved as its used slots
+        sparse = 2 * used.size < flat.size
+        return {
+            "index": {
+                "bits": self._index._bits,
+                "n": self._index._n,
+                "evicted": self._index.evicted,
+                "size": int(flat.size),
+                **({"slots": used.astype(np.uint64), "keys": flat[used]} if sparse else {}),
+                **({} if sparse else {"table": flat}),
+            },
+            "pending": np.array(sorted(self._pending), dtype=np.uint64),
+            "calibrating": {t: list(c.kept) for t, c in self._calib.items()},
+            "indexed": self._indexed,
+            "skeletons": self._sk().state() if self.owns_skeletons else None,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        ix = state["index"]
+        if ix["bits"] != self._index._bits or ix["size"] != self._index._table.size:
+            raise ValueError("the near-duplicate index does not fit index_mb")
+        if "table" in ix:
+            table = _u64(ix["table"])
+        else:
+            slots, keys = _u64(ix["slots"]), _u64(ix["keys"])
+            if slots.size != keys.size or (slots.size and int(slots.max()) >= ix["size"]):
+                raise ValueError("the near-duplicate index's slots do not fit it")
+            table = np.zeros(ix["size"], dtype=np.uint64)
+            table[slots.astype(np.int64)] = keys
+        if table.size != ix["size"]:
+            raise ValueError("the near-duplicate index does not fit index_mb")
+        self._index.__setstate__(
+            {"bits": ix["bits"], "table": table, "n": int(ix["n"]), "evicted": int(ix["evicted"])}
+        )
+        self._pending = set(_u64(state["pending"]).tolist())
+        self._calib = {
+            str(t): _Calibrating([_u64(a) for a in kept])
+            for t, kept in state["calibrating"].items()
+        }
+        self._indexed = int(state["indexed"])
+        if self.owns_skeletons:
+            self._sk().restore(state["skeletons"])
+        self._prepared, self._last = {}, (None, None, None)
+
     def stats(self) -> dict[str, Any]:
         if self._corpus is not None:
             return self._corpus.stats()
@@ -789,3 +863,10 @@ class NearDedupFilter:
             "band_keys_forgotten": self._index.evicted,
             "table_bytes": self._index.nbytes,
         }
+
+
+def _u64(a: Any) -> np.ndarray:
+    """A saved uint64 array, checked (a resumed run's state is read back from disk)."""
+    if not isinstance(a, np.ndarray) or a.dtype != np.uint64 or a.ndim != 1:
+        raise ValueError("a saved hash array is not a flat uint64 array")
+    return a

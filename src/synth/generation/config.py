@@ -37,6 +37,7 @@ class GenerateConfig:
     templates_only: bool = False
     overwrite: bool = False
     allow_repeat: bool = False  # generate past what the world can say (tell facts more often)
+    checkpoint_every: float = 60.0  # seconds of work between two checkpoints, at most
     progress: bool = True
     command_line: str | None = None
 
@@ -52,8 +53,8 @@ def parse_langs(spec: str) -> dict[str, float]:
             out[name] = float(share) if share else 1.0
         except ValueError:
             raise UserError(f"--lang: share {share!r} of {name} is not a number") from None
-        if out[name] <= 0:
-            raise UserError(f"--lang: share of {name} must be positive")
+        if not out[name] > 0 or out[name] == float("inf"):
+            raise UserError(f"--lang: share of {name} must be a positive number")
     if not out:
         raise UserError("--lang: give at least one language, e.g. en")
     total = sum(out.values())

@@ -69,9 +69,20 @@ class Resolved:
         return self.setup.settings
 
 
+# The largest budget one run plans: 500 times the largest tier's, days of a large cluster.
+# Past it a typo (`1000T`) is refused at once rather than planned.
+MAX_BUDGET = 10**13
+
+
 def resolve(config: GenerateConfig) -> Resolved:
     tier = load_tier(config.tier)
     budget = parse_count(config.tokens, "--tokens") if config.tokens is not None else tier.budget
+    if budget > MAX_BUDGET:
+        where = "--tokens" if config.tokens is not None else f"{tier.source}: budget"
+        raise UserError(
+            f"{where}: {budget:,} tokens is more than one run makes (at most {MAX_BUDGET:,});"
+            " split it into runs with different --seed values"
+        )
     shard_tokens = parse_count(config.shard_tokens, "--shard-tokens")
     if config.executor not in ("local", "ray"):
         raise UserError(f"--executor: unknown executor {config.executor!r}; choose local or ray")
@@ -173,9 +184,7 @@ def resolve(config: GenerateConfig) -> Resolved:
             for tid in sorted(tier.templates)
             for lang in langs
         },
-        "partials": {
-            str(p.name): _sha(p.read_bytes()) for d in lib.dirs for p in sorted(d.rglob("_*.j2"))
-        },
+        "pack_files": pack_files(lib, builtin=not config.templates_only),
         "world": {"file": _sha(Path(config.world).read_bytes())} if config.world else world_knobs,
         "langs": langs,
         "synth": __version__,
@@ -229,7 +238,13 @@ def _sha(b: bytes) -> str:
 def make_world(seed: int, knobs: dict[str, Any], world_file: str | None) -> World:
     """The user's world when one is given, else a fictional world with these knobs."""
     if world_file:
-        return load_world(world_file, seed)
+        world = load_world(world_file, seed)
+        if not world.entities:  # kinds only, or nothing: every ontology family asks about one
+            raise UserError(
+                f"--world {world_file}: the world has no entities (individuals) to write about;"
+                " declare some (YAML: entities:, RDF: instances of its classes)"
+            )
+        return world
     return build_world(seed, knobs)
 
 
@@ -245,6 +260,19 @@ def describe_world(k: dict[str, Any]) -> str:
         f"{k['entities']:,} beings, {k['kinds']:,} kinds {k['depth']} deep, "
         f"{k['places']:,} places in {k['regions']:,} regions, {k['rules']} world rules"
     )
+
+
+def pack_files(lib: TemplateLibrary, builtin: bool) -> dict[str, str]:
+    """Every template file of every pack by its path in the pack, the pack named
+    `builtin` or `packN` (in --templates order): a partial edited between a kill and the
+    re-run changes the fingerprint, and a pack's `en/command/_common.j2` is never taken
+    for the built-in one (or for `ru/command/_common.j2`)."""
+    out = {}
+    for i, d in enumerate(lib.dirs):
+        label = "builtin" if builtin and i == len(lib.dirs) - 1 else f"pack{i}"
+        for p in sorted(d.rglob("*.j2")):
+            out[f"{label}/{p.relative_to(d).as_posix()}"] = _sha(p.read_bytes())
+    return out
 
 
 def needs_world(cfg: TierConfig, lib: TemplateLibrary) -> bool:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,22 +314,19 @@ def _open_text(path: Path) -> IO[str]:
     return open(path, encoding="utf-8")
 
 
+_SURROGATE = re.compile(r"\\[uU][dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def _jsonl_batches(path: Path) -> Iterator[dict[str, list]]:
     rows: list[dict] = []
     lines: list[int] = []
+    lineno = 0
     try:
         with _open_text(path) as f:
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
                     continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise UserError(
-                        f"{path}:{lineno}: not a JSON object per line ({e.msg})"
-                    ) from None
-                if not isinstance(obj, dict):
-                    raise UserError(f"{path}:{lineno}: each line must be a JSON object")
+                obj = _json_line(line, path, lineno)
                 rows.append(obj)
                 lines.append(lineno)
                 if len(rows) >= BATCH_ROWS:
@@ -335,8 +334,36 @@ def _jsonl_batches(path: Path) -> Iterator[dict[str, list]]:
                     rows, lines = [], []
     except UnicodeDecodeError as e:
         raise UserError(f"{path}: not UTF-8 text ({e.reason})") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        # a .gz that is not gzip, or ends early (a copy cut short)
+        what = "is cut short" if isinstance(e, EOFError) else "is not valid gzip data"
+        raise UserError(f"{path}: the file {what} (after line {lineno})") from None
     if rows:
         yield _columns_of(rows, lines)
+
+
+def _json_line(line: str, path: Path, lineno: int) -> dict:
+    """One JSONL line as an object; every way it can be wrong is one UserError."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}:{lineno}: not a JSON object per line ({e.msg})") from None
+    except RecursionError:
+        raise UserError(f"{path}:{lineno}: JSON nested too deeply") from None
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        raise UserError(
+            f"{path}:{lineno}: a number too long to read (thousands of digits)"
+        ) from None
+    if not isinstance(obj, dict):
+        raise UserError(f"{path}:{lineno}: each line must be a JSON object")
+    if _SURROGATE.search(line):  # an escaped lone surrogate is not text: refused here
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserError(
+                f"{path}:{lineno}: a string holds a lone surrogate (\\udXXX): not valid Unicode"
+            ) from None
+    return obj
 
 
 def _columns_of(rows: list[dict], lines: list[int]) -> dict[str, list]:

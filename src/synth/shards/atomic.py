@@ -5,14 +5,22 @@ to disk, and renamed into place: one file (`atomic_file`), several files of one 
 that must appear together (`PartialFiles`: an export), or a whole folder replaced at once
 (`atomic_dir`: the eval probes, a converted model). A run killed at any moment leaves
 the old file or folder, or the new one, and `.partial` leftovers that the next run of the
-same command removes."""
+same command removes; a write that fails (a full disk) removes its own partial file at
+once, so that a stopped run holds no more disk than its complete files.
+
+Tests fill the disk on purpose through `fault_point`: with `SYNTH_TEST_ENOSPC` set to
+comma-separated patterns (`manifest.json`, `data-00001.arrow`, `eval.partial/*`, `*`),
+a write whose path matches fails with ENOSPC as on a full disk; `PATTERN@N` fails from
+the N-th matching write on. Real disks are filled in CI where a tmpfs can be mounted;
+the hook reaches every write point everywhere else."""
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import hashlib
 import json
 import os
-import pickle
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,15 +33,39 @@ def partial_of(path: Path) -> Path:
     return path.with_name(path.name + ".partial")
 
 
+FAULT_ENV = "SYNTH_TEST_ENOSPC"
+_fault_counts: dict[str, int] = {}
+
+
+def fault_point(path: Path | str) -> None:
+    """Raise ENOSPC here if `SYNTH_TEST_ENOSPC` names this write (tests only; see above)."""
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    p = str(path).replace(os.sep, "/")
+    for pattern in (x.strip() for x in spec.split(",") if x.strip()):
+        glob, _, nth = pattern.partition("@")
+        if fnmatch.fnmatch(p, "*/" + glob) or fnmatch.fnmatch(p, glob):
+            _fault_counts[pattern] = n = _fault_counts.get(pattern, 0) + 1
+            if n >= int(nth or 1):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), p)
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """A file opened for writing that appears at `path` only when the block ends."""
+    """A file opened for writing that appears at `path` only when the block ends; if the
+    block or the write fails, the partial file is removed and `path` left as it was."""
     tmp = partial_of(path)
-    with open(tmp, "wb") as f:
-        yield f
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            fault_point(path)
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class PartialFiles:
@@ -85,13 +117,6 @@ def atomic_dir(path: Path) -> Iterator[Path]:
 def write_bytes(path: Path, data: bytes) -> None:
     with atomic_file(path) as f:
         f.write(data)
-
-
-def write_pickle(path: Path, obj: Any) -> None:
-    """Pickled straight into the file: large buffers (dedup tables) are never copied
-    into one bytes object first."""
-    with atomic_file(path) as f:
-        pickle.dump(obj, f, protocol=5)
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -161,6 +161,11 @@ class TemplateLibrary:
                 ) from None
             except SecurityError as e:  # the file is a link out of its pack
                 raise UserError(f"{spec.path}: {e}") from None
+            except RecursionError:  # Jinja's parser and compiler recurse per nesting level
+                raise UserError(
+                    f"{spec.path}: nested too deeply for the template compiler"
+                    " (brackets, expressions or blocks inside each other)"
+                ) from None
             if spec.shape == "chat" and not {"user", "assistant"} <= set(t.blocks):
                 raise UserError(
                     f"{spec.path}: a chat template defines blocks 'user' and 'assistant'"
@@ -277,6 +282,7 @@ def _bytecode_cache(env: jinja2.Environment) -> jinja2.BytecodeCache | None:
             type(env).__qualname__,
             sorted(env.intercepted_binops),
             sorted(env.intercepted_unops),
+            env.finalize is not None,  # compiled calls to it around every {{ value }}
             env.trim_blocks,
             env.lstrip_blocks,
             env.keep_trailing_newline,

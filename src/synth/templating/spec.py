@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from synth.errors import UserError
+from synth.safe_yaml import BoundedLoader, shown
 
 KINDS = ("instruction", "logic", "ontology")
 SHAPES = ("chat", "document")
@@ -82,7 +83,10 @@ def parse_front_matter(path: Path, text: str) -> dict[str, Any]:
     if not m:
         raise UserError(f"{path}:1: a template starts with YAML front matter between '---' lines")
     try:
-        meta = yaml.load(m.group(1), Loader=_YAML_LOADER) or {}
+        # An alias may stand for a billion values: documents with one are read by the
+        # bounded loader (pure Python); libyaml bounds nesting itself.
+        loader = BoundedLoader if "*" in m.group(1) else _YAML_LOADER
+        meta = yaml.load(m.group(1), Loader=loader) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark else 1
@@ -106,7 +110,7 @@ def parse_front_matter(path: Path, text: str) -> dict[str, Any]:
             raise UserError(f"{path}:{line_of(key)}: {key!r} must be a string")
     for key, value in meta.items():
         if key not in _REQUIRED and key not in _OPTIONAL:
-            raise UserError(f"{path}:{line_of(key)}: unknown front matter field {key!r}")
+            raise UserError(f"{path}:{line_of(key)}: unknown front matter field {shown(key)}")
         if key in _OPTIONAL and not isinstance(value, _OPTIONAL[key]):
             raise UserError(f"{path}:{line_of(key)}: {key!r} has the wrong type")
     if meta["kind"] not in KINDS:

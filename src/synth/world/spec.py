@@ -49,6 +49,7 @@ from typing import Any
 import yaml
 
 from synth.errors import UserError
+from synth.safe_yaml import BoundedLoader, shown
 from synth.world.model import HAS, ISA, Entity, Relation, World
 from synth.world.rules import relation_rules, taxonomy_rules
 from synth.world.solver import Closure, Contradiction, Rule, Triple, is_var, negate
@@ -87,8 +88,9 @@ class LineList(list):
         self.lines: list[int] = []
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML whose mappings and sequences keep their nodes' start marks."""
+class _Loader(BoundedLoader):
+    """Safe YAML (aliases and nesting bounded) whose mappings and sequences keep their
+    nodes' start marks."""
 
 
 # In a flow collection (`if: [?x is hot]`, `{then: ?x is hot}`) PyYAML reads `?` as the
@@ -144,8 +146,10 @@ def read_yaml(path: Path) -> Any:
     """The file's YAML with line numbers kept; a syntax error names its line."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read world: {e}") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read world: {e.strerror or e}") from None
     try:
         return yaml.load(_VARIABLE.sub(_QMARK, text), Loader=_Loader)  # noqa: S506 - safe
     except yaml.MarkedYAMLError as e:
@@ -197,7 +201,9 @@ class _Spec:
 
     def token(self, value: Any, line: int, what: str) -> str:
         if not isinstance(value, str) or not _NAME.match(value):
-            raise self.err(line, f"{what} must be one word without spaces or quotes, got {value!r}")
+            raise self.err(
+                line, f"{what} must be one word without spaces or quotes, got {shown(value)}"
+            )
         return value
 
     def add_names(self, owner: str, value: Any, line: int) -> None:
@@ -215,6 +221,9 @@ def load_spec(path: str | Path, seed: int = 0) -> World:
     path = Path(path)
     s = _Spec(path, read_yaml(path))
     s.check_keys(s.raw, TOP_KEYS, "the world spec")
+    for key in ("name", "description"):
+        if s.raw.get(key) is not None and not isinstance(s.raw[key], str):
+            raise s.err(s.raw.lines[key], f"'{key}:' is text, got {shown(s.raw[key])}")
     kinds, kind_decl = _read_kinds(s)
     relations = _read_relations(s, kinds)
     entities, entity_decl, links = _read_entities(s, kinds, relations)
@@ -289,7 +298,9 @@ def _read_props(s: _Spec, items: Any, line: int, what: str) -> dict[str, bool]:
         words = str(item).split() if isinstance(item, str) else []
         holds = not (len(words) == 2 and words[0] == "not")
         if len(words) != (1 if holds else 2):
-            raise s.err(ln, f"{what}: a property is one word, or 'not' and one word; got {item!r}")
+            raise s.err(
+                ln, f"{what}: a property is one word, or 'not' and one word; got {shown(item)}"
+            )
         prop = s.token(words[-1], ln, "a property")
         if prop in out and out[prop] != holds:
             raise s.err(ln, f"{what}: property {prop!r} is both stated and denied")
@@ -508,7 +519,7 @@ def _read_links(s: _Spec, rels: dict[str, Relation], ids: set[str]) -> list[Trip
 
 
 def _show(item: Any) -> str:
-    return repr(item if isinstance(item, str) else " ".join(map(str, item)))
+    return shown(item if isinstance(item, str) else " ".join(map(str, item[:3])))
 
 
 def _read_triple(s: _Spec, item: Any, line: int, relations: set[str]) -> Triple:
@@ -517,16 +528,16 @@ def _read_triple(s: _Spec, item: Any, line: int, relations: set[str]) -> Triple:
     word that is a known relation."""
     if isinstance(item, list):
         if len(item) != 3:
-            raise s.err(line, f"a fact is [subject, relation, object], got {item!r}")
+            raise s.err(line, f"a fact is [subject, relation, object], got {shown(item)}")
         return tuple(str(x) for x in item)  # type: ignore[return-value]
     if not isinstance(item, str):
         raise s.err(
-            line, f"a fact is text like 'Ada mentor_of Bo' or a list of three, got {item!r}"
+            line, f"a fact is text like 'Ada mentor_of Bo' or a list of three, got {shown(item)}"
         )
     try:
         words = shlex.split(item)
     except ValueError as e:
-        raise s.err(line, f"cannot read {item!r}: {e}") from None
+        raise s.err(line, f"cannot read {shown(item)}: {e}") from None
     if len(words) == 3:
         return words[0], words[1], words[2]
     if len(words) == 4 and words[1] == HAS and words[2] == "not":
@@ -539,7 +550,8 @@ def _read_triple(s: _Spec, item: Any, line: int, relations: set[str]) -> Triple:
         i = at[0]
         return " ".join(words[:i]), words[i], " ".join(words[i + 1 :])
     raise s.err(
-        line, f"cannot read {item!r} as subject, relation, object (quote names that have spaces)"
+        line,
+        f"cannot read {shown(item)} as subject, relation, object (quote names that have spaces)",
     )
 
 
@@ -577,7 +589,9 @@ def _rule_parts(
     rid = f"rule{n}"
     if isinstance(item, str):
         if item.count("->") != 1:
-            raise s.err(line, f"a rule reads 'premise and premise -> conclusion', got {item!r}")
+            raise s.err(
+                line, f"a rule reads 'premise and premise -> conclusion', got {shown(item)}"
+            )
         lhs, rhs = item.split("->")
         ifs: list[Any] = [p for p in re.split(r"\s+and\s+", lhs.strip()) if p]
         then: Any = rhs.strip()

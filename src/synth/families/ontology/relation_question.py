@@ -65,8 +65,13 @@ def relation_question(ctx: ItemContext) -> Draw:
             if s != o and (s, r, o) not in c:
                 query = (s, r, o)
                 break
-        else:
-            query = (s, rels[0], s)
+    if query is None and mine:  # no being left unrelated to it (a small world): a true one
+        mode, query = "stated", sorted(mine)[ctx.rng.randrange(len(mine))]
+    if query is None:
+        raise UserError(
+            f"relation questions need two entities in play, related or not; this world has"
+            f" {known} in play: raise --tokens, or leave the relation questions out of the tier"
+        )
     formal = w.support_formal(query)
     answer = formal["answer"]
     depth = c.depth(query) if answer == "true" else 0
