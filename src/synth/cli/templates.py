@@ -16,6 +16,7 @@ from synth.errors import UserError
 from synth.templating import TemplateLibrary
 from synth.templating.item import sample_world
 from synth.templating.validate import VALIDATE_SEEDS, all_specs, preview_item, validate_pack
+from synth.wording import check_forms
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -123,6 +124,8 @@ def render(
     lib = TemplateLibrary(list(dirs))
     spec = lib.spec(tid, lang) if lang else lib.spec(tid)
     world = sample_world(seed, world_file) if spec.kind == "ontology" or world_file else None
+    if world is not None and spec.kind == "ontology":
+        check_forms(world, [spec.lang])
     d = difficulty if difficulty is not None else spec.difficulty[0]
     for i in range(count):
         sample = preview_item(lib, spec, world, seed, d, position=i)

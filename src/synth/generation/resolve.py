@@ -34,6 +34,7 @@ from synth.templating import TemplateLibrary
 from synth.templating.item import family_params
 from synth.tokenizer import BUILTIN, Tokenizer, load_tokenizer
 from synth.units import human, parse_count
+from synth.wording import check_forms
 from synth.world import load_world
 from synth.world.fictional import build_world, sizes
 from synth.world.model import World
@@ -118,6 +119,7 @@ def resolve(config: GenerateConfig) -> Resolved:
             else {}
         )
         world = make_world(config.seed, world_knobs, config.world)
+        check_forms(world, langs)  # a Russian run needs the Russian forms of the world's labels
         # A user's world is stated whole, however small the budget; a fictional one is as
         # large as the budget needs unless its knobs fix a larger size.
         entities = len(world.entities) if config.world else min(len(world.entities), wanted)

@@ -54,7 +54,12 @@ def morph_role(ident: str, role: str, names: dict[str, str]) -> str:
     where it knows the words ("лев" → "льва"), by rule where it does not."""
     authored = ident in names and names[ident] != surface_ru(ident)
     if authored:
-        return "named" if role == "person" else ""
+        text = names[ident]
+        if re.fullmatch(r"[А-ЯЁ]\w*[оуюиеэ]", text):
+            return "fixed"  # a foreign name in -у, -и, -о, ... does not decline: Пингу, Твити
+        if all(w[:1].isupper() for w in text.split(" ")):  # a name: "Том", "Старая Марен"
+            return "named" if role in ("name", "person", "place", "kind") else ""
+        return ""  # a phrase ("Северное крыло") or a word ("пингвин"): the dictionary's
     return MORPH_ROLE.get(role, "")
 
 
@@ -136,11 +141,32 @@ def pred(
     if prop in STATES_RU:
         return state_pred(prop, gender(subject, names), number, neg)
     text, role = lookup(prop, names)
+    if role != "adj" and is_verb_phrase(text):  # a user world's verb: "плавает", "не летает"
+        said = (names.get("not:" + prop) or "не " + text) if neg else text
+        return verb_phrase(said, number)
     if role != "adj" and not morph.is_adjective(text):  # a predicate noun: "— вумпус"
         return ("не " if neg else "— ") + ru(prop, names)
     g = gender(subject, names)
     short = short and has_short(prop)
     return ("не " if neg else "") + morph.adjective(text, g, number, "nomn", short=short)
+
+
+def is_verb_phrase(text: str) -> bool:
+    """Whether a Russian form is a verb phrase in the present tense ("плавает", "умеет
+    летать"), as a user world's property may be."""
+    head = text.removeprefix("не ").split(" ")[0]
+    return bool(head) and morph.is_verb(head)
+
+
+def verb_phrase(text: str, number: str = "sing", person: str = "3per") -> str:
+    """A verb phrase with its verb in a number and person: "плавает" → "плавают"
+    (plural), "плаваю" (first person); "не" stays before it."""
+    if number == "sing" and person == "3per":
+        return text
+    head, _, rest = text.partition(" ")
+    if head == "не" and rest:
+        return "не " + verb_phrase(rest, number, person)
+    return f"{morph.verb(head, number, person)} {rest}".strip()
 
 
 def has_short(prop: str) -> bool:

@@ -198,6 +198,27 @@ def nonce_gender(word: str) -> str:
     return _paradigm(word)[1]
 
 
+@lru_cache(maxsize=65536)
+def is_verb(word: str) -> bool:
+    """Whether a dictionary word is a verb in the present (or future) tense, as a
+    property or relation of a user's world may be ("плавает", "кормит")."""
+    if not is_known(word):
+        return False
+    p = analyzer().parse(word.lower())[0]
+    return p.tag.POS == "VERB" and p.tag.person is not None
+
+
+@lru_cache(maxsize=65536)
+def verb(word: str, number: str = "sing", person: str = "3per") -> str:
+    """A present-tense verb in another number or person: ("плавает", "plur") →
+    "плавают", ("плавает", "sing", "1per") → "плаваю"; a word that is not one stays."""
+    p = analyzer().parse(word.lower())[0]
+    if p.tag.POS != "VERB":
+        return word
+    form = p.inflect({number, person})
+    return _like(word, form.word) if form else word
+
+
 # -- real words: pymorphy3 ---------------------------------------------------------------
 
 
@@ -306,13 +327,14 @@ def inflect(text: str, case: str = "nomn", number: str = "sing", role: str = "")
     """`text` (a Russian surface) in `case` and `number`.
 
     role: "person" (first name + surname, generated), "named" (a person's name a world's
-    author wrote, see `person`), "kind" (a nonce creature, animate),
+    author wrote, see `person`), "fixed" (an indeclinable name), "kind" (a nonce
+    creature, animate),
     "place" or "thing" (nonce, inanimate), "real" (dictionary words, pymorphy3), or ""
     to guess: two capitalised words are a person, a dictionary word is real, anything
     else a nonce word.
     """
     _check(case, number)
-    if not text:
+    if not text or role == "fixed":  # an indeclinable name (Пингу) reads the same in every case
         return text
     role = role or guess_role(text)
     if role in ("person", "named"):
@@ -339,6 +361,8 @@ def guess_role(text: str) -> str:
 def gender_of(text: str, role: str = "") -> str:
     """The grammatical gender a predicate agrees with: a person's is their first name's."""
     role = role or guess_role(text)
+    if role == "fixed":
+        return "masc"
     if role in ("person", "named"):
         return name_gender(text.split(" ")[0])
     if role == "real":

@@ -140,6 +140,16 @@ RELATION_NOUNS_RU = {
     "apprentice_of": "ученик", "friend_of": "друг",
 }  # fmt: skip
 
+# The world's attributes as nouns (what an attribute "is called": a card's field, a
+# gazetteer's heading).
+ATTRIBUTE_NOUNS_RU = {
+    "colour": "цвет", "lives_in": "место жительства", "works_as": "ремесло",
+    "born_in": "место рождения", "born_year": "год рождения", "moved_year": "год переезда",
+    "height_cm": "рост", "weight_kg": "вес", "speaks": "языки", "skilled_in": "умения",
+    "population": "население", "founded_year": "год основания", "lies_in": "область",
+    "elevation_m": "высота",
+}  # fmt: skip
+
 # Relations as sentences: (statement, negation), `{s}` the subject in the nominative,
 # `{o:case}` the object in a case, `[masc|femn]` words that follow the subject's gender.
 # A negation of None is "неверно, что <statement>" (where "не" has no natural place).

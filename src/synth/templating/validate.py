@@ -17,6 +17,7 @@ from synth.rng import derive_seed, rng_for
 from synth.templating.item import Sample, render_item, sample_world
 from synth.templating.library import TemplateLibrary
 from synth.templating.spec import TemplateSpec
+from synth.wording import check_forms
 from synth.world.model import World
 
 VALIDATE_SEEDS = 3  # sample worlds (and items) per template in a dry render
@@ -85,6 +86,8 @@ def _check_template(lib: TemplateLibrary, spec: TemplateSpec, worlds: list[World
         for i, world in enumerate(worlds):
             if spec.kind == "ontology" and fam.applies is not None and not fam.applies(world):
                 continue  # a run leaves such a template out (nothing to say about this world)
+            if spec.kind == "ontology":
+                check_forms(world, [spec.lang])  # a language the world's labels lack
             for difficulty in sorted(set(spec.difficulty)):
                 sample = preview_item(lib, spec, world, seed=i, difficulty=difficulty, position=i)
                 problem = _answer_problem(spec, sample, world, fam.score)

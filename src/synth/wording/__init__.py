@@ -23,6 +23,7 @@ import random
 from typing import Any
 
 from synth.wording.base import Say
+from synth.wording.forms import check as check_forms
 
 
 def wording_for(lang: str, rng: random.Random, world: Any = None, **options: Any) -> Say:
@@ -36,4 +37,4 @@ def wording_for(lang: str, rng: random.Random, world: Any = None, **options: Any
     return EnglishSay(rng, world, **options)
 
 
-__all__ = ["Say", "wording_for"]
+__all__ = ["Say", "check_forms", "wording_for"]

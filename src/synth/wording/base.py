@@ -73,6 +73,17 @@ class Say:
     def first_name(self, eid: str) -> str:
         return str(eid).split(" ", 1)[0]
 
+    def named(self, idents: Sequence[str]) -> list[str]:
+        """How each of these ids reads."""
+        return [self.name(i) for i in idents]
+
+    def label(self, rel: str) -> str:
+        """How a relation or attribute label reads on its own ("located in", "nickname")."""
+        return self._label(rel)
+
+    def _label(self, rel: str) -> str:
+        return rel.replace("_", " ")
+
     # -- facts about one subject -------------------------------------------------------
 
     def groups(self, subject: str, facts: Sequence[Sequence[str]]) -> list[Group]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from synth.english import article, join_and, plural
+from synth.wording import forms
 from synth.wording.base import Group, Say, Triple, cap
 
 # Predicates of a subject, `{o}` the object. `{o:a}` with its article, `{o:pl}` plural.
@@ -181,7 +182,10 @@ class EnglishSay(Say):
             via = self._via(facts) if self._in_sentence else None
             if via and self.rng.random() < 0.35:
                 k = self.name(via)
-                words = join_and([x[2] for x in facts], "and" if f[1] == "is" else "or")
+                said = forms.plain(self.world, [x[2] for x in facts])
+                if said is None:  # a verb or a noun among them: said plainly, with its verb
+                    return forms.properties(self.world, f[1], [x[2] for x in facts])
+                words = join_and(said, "and" if f[1] == "is" else "or")
                 neg = "" if f[1] == "is" else "not "
                 return self.pick(f"is, like every {k}, {neg}{words}",
                                  f"is, as {article(k)} {k}, {neg}{words}",
@@ -211,6 +215,10 @@ class EnglishSay(Say):
         return kinds.pop() if len(kinds) == 1 else None
 
     def _properties(self, rel: str, props: list[str]) -> str:
+        said = forms.plain(self.world, props)
+        if said is None:
+            return forms.properties(self.world, rel, props)
+        props = said
         if rel == "is":
             words = join_and(props)
             return self.pick(f"is {words}", f"is {words}", f"is known to be {words}")
@@ -236,14 +244,13 @@ class EnglishSay(Say):
 
     def _generic(self, r: str, o: str) -> str:
         label = self._label(r)
-        rel = self.world.relations.get(r) if self.world is not None else None
+        rel = self.world.relations.get(r.removeprefix("not:")) if self.world is not None else None
         if rel is not None:
             return f"{label} {self.name(o)}"
         return self.pick(f"has {self.name(o)} as {label}", f"has the {label} {self.name(o)}")
 
     def _label(self, r: str) -> str:
-        forms = getattr(self.world, "forms", {}) if self.world is not None else {}
-        return forms.get(r, {}).get("en", r.replace("_", " "))
+        return forms.relation(self.world, r) or r.replace("_", " ")
 
     def clause(self, fact: Triple) -> str:
         s, r, o = (str(x) for x in fact)
@@ -289,6 +296,10 @@ class EnglishSay(Say):
     # -- kinds, rules, steps ----------------------------------------------------------------
 
     def kind_clause(self, kind: str, rel: str, obj: str) -> str:
+        if rel != "is_a" and forms.plain(self.world, [obj]) is None:
+            return forms.kind_clause(self, kind, rel, obj)
+        if rel != "is_a":
+            obj = forms.plain(self.world, [obj])[0]
         k, o = self.name(kind), self.name(obj)
         ks = plural(k)
         if rel == "is_a":
@@ -313,6 +324,10 @@ class EnglishSay(Say):
             out.append(cap(self.kind_clause(view["name"], "is_a", view["parent"])) + ".")
         yes = [p["name"] for p in view["own_props"] if p["holds"]]
         no = [p["name"] for p in view["own_props"] if not p["holds"]]
+        if forms.plain(self.world, yes + no) is None:
+            out.append(forms.kind_paragraph(self, view["name"], yes, no))
+            yes = no = []
+        yes, no = forms.plain(self.world, yes), forms.plain(self.world, no)
         if yes and no:
             out.append(self.pick(
                 f"{cap(plural(k))} are {join_and(yes)} but never {join_and(no, 'or')}.",
@@ -335,6 +350,11 @@ class EnglishSay(Say):
             k = self.name(scoped[0][2])
             p1, p2 = (p[2] for p in prem if p[1] == "is")
             p3 = then[2]
+            if forms.plain(self.world, [p1, p2, p3]) is None:
+                a, b, c = (forms.pred(self.world, p).sing for p in (p1, p2, p3))
+                return cap(self.pick(f"every {k} that {a} and {b} {c}",
+                                     f"any {k} that {a} and {b} {c}")) + "."  # fmt: skip
+            p1, p2, p3 = forms.plain(self.world, [p1, p2, p3])
             return cap(self.pick(
                 f"every {k} that is {p1} and {p2} is also {p3}",
                 f"any {k} that is both {p1} and {p2} is {p3}",
@@ -343,6 +363,11 @@ class EnglishSay(Say):
             )) + "."  # fmt: skip
         if len(prem) == 2 and rels == {"is"}:
             p1, p2, p3 = prem[0][2], prem[1][2], then[2]
+            if forms.plain(self.world, [p1, p2, p3]) is None:
+                a, b, c = (forms.pred(self.world, p).sing for p in (p1, p2, p3))
+                return cap(self.pick(f"anything that {a} and {b} {c}",
+                                     f"whatever {a} and {b} {c}")) + "."  # fmt: skip
+            p1, p2, p3 = forms.plain(self.world, [p1, p2, p3])
             return cap(self.pick(
                 f"anything that is {p1} and {p2} is also {p3}",
                 f"whatever is both {p1} and {p2} is {p3}",
@@ -427,7 +452,16 @@ class EnglishSay(Say):
         props = [u[2] for u in uses if u[1] == "is"]
         if len(kinds) == 1 and len(props) == len(uses) - 1 and d[1] == "is":
             s, k = self.name(d[0]), self.name(kinds[0][2])
-            law = f"every {k} that is {join_and(props)} is {d[2]}"
+            if forms.plain(self.world, [*props, d[2]]) is None:
+                that = join_and([forms.pred(self.world, p).sing for p in props])
+                law = f"every {k} that {that} {forms.pred(self.world, d[2]).sing}"
+                return self.pick(
+                    f"{cap(s)} is {article(k)} {k} and {that}; {law}, so {got}.",
+                    f"Since {s} is {article(k)} {k} that {that}, and {law}, {got}.",
+                    f"A rule of the world says that {law}. {cap(s)} is {article(k)} {k} and {that}, {so} {got}.",
+                )  # fmt: skip
+            *props, d2 = forms.plain(self.world, [*props, d[2]])
+            law = f"every {k} that is {join_and(props)} is {d2}"
             return self.pick(
                 f"{cap(s)} is {article(k)} {k} and is {join_and(props)}; {law}, so {got}.",
                 f"Since {s} is {article(k)} {k} that is {join_and(props)}, and {law}, {got}.",
@@ -512,6 +546,8 @@ def _first_person(pred: str) -> str:
         head = _FIRST[head]
     elif head.endswith(("ches", "shes", "sses")):
         head = head[:-2]
+    elif head.endswith("ies") and len(head) > 4:
+        head = head[:-3] + "y"
     elif head.endswith("s") and not head.endswith("ss"):
         head = head[:-1]
     rest = rest.replace(" their ", " my ").replace("their ", "my ")
@@ -524,10 +560,18 @@ def _ask(self: EnglishSay, fact: Triple) -> tuple[str, str]:
     quizzes; a property is asked as yes or no."""
     s, r, o = (str(x) for x in fact)
     if r in ("is", "not:is"):
+        if forms.plain(self.world, [o]) is None:
+            p = forms.pred(self.world, o).sing
+            q = self.pick(forms.ask(self, s, o), f"Is it true that {self.name(s)} {p}?")
+            return q, "Yes" if r == "is" else "No"
+        o = forms.plain(self.world, [o])[0]
         q = self.pick(f"Is {self.name(s)} {o}?", f"Is it true that {self.name(s)} is {o}?")
         return q, "Yes" if r == "is" else "No"
     bank = ASK.get(r)
     if bank is None:
+        q = forms.ask_relation(self, (s, r, o))
+        if q is not None:
+            return q, self._term(o)
         return f"What is the {self._label(r)} of {self.name(s)}?", self._term(o)
     answer = self._term(o, "n") if r in ("population", "elevation_m") else self._term(o)
     return self.pick(ASK_LEAD) + self.pick(bank).replace("{s}", self.name(s)), answer
@@ -553,7 +597,8 @@ def _said_by(self: EnglishSay, subject: str, facts: list) -> list[str]:
     i = 0
     while i < len(groups):
         n = min(len(groups) - i, self._pack_size(3))
-        preds = [_first_person(self.predicate(g)) for g in groups[i : i + n]]
+        preds = [forms.first_person(self.world, _first_person(self.predicate(g)))
+                 for g in groups[i : i + n]]  # fmt: skip
         i += n
         lead = (
             self.once("Well, ", "As it happens, ", "To be honest, ", "Of course, ")
@@ -568,9 +613,41 @@ def _said_by(self: EnglishSay, subject: str, facts: list) -> list[str]:
     return out
 
 
+def _property_pred(
+    self: EnglishSay, prop: str, holds: bool = True, many: bool = False, subject: str | None = None
+) -> str:
+    """A property said of a subject without it: "is venomous", "swims", "do not fly"
+    (`many`: of several; English needs no `subject` to agree with)."""
+    return forms.pred(self.world, prop).said(holds, many)
+
+
+def _ask_property(self: EnglishSay, subject: str, prop: str) -> str:
+    """Whether a property holds of a being, asked: "Does Pingu swim?", "True, false or
+    unknown: Pingu swims."."""
+    n, said = self.name(subject), forms.pred(self.world, prop).sing
+    q = forms.ask(self, subject, prop)
+    return self.pick(q, f"True, false or unknown: {n} {said}.",
+                     f"Based on what is known, {q[:1].lower()}{q[1:]}", f"Does it follow that {n} {said}?")  # fmt: skip
+
+
+def _inherited(self: EnglishSay, kind: str, via: str, prop: str, holds: bool) -> str:
+    """A property a kind takes from a wider kind, as a sentence."""
+    k, v = self.name(kind), self.name(via)
+    p = forms.pred(self.world, prop)
+    aux = "do" if p.pos == "verb" else "are"
+    so = f"so {aux}" if holds or aux == "are" else f"neither {aux}"
+    return self.pick(f"Like every {v}, {article(k)} {k} {p.said(holds)}.",
+                     f"Being {plural(v)}, {plural(k)} {p.said(holds, True)} too.",
+                     f"As {plural(v)} {p.said(holds, True)}, {so} {plural(k)}.",
+                     f"{cap(plural(k))} inherit from the {plural(v)} that they {p.said(holds, True)}.")  # fmt: skip
+
+
 EnglishSay.ask = _ask
 EnglishSay.blank = _blank
 EnglishSay.said_by = _said_by
+EnglishSay.property_pred = _property_pred
+EnglishSay.ask_property = _ask_property
+EnglishSay.inherited = _inherited
 
 
 # -- many questions and blanks at once --------------------------------------------------------
@@ -636,8 +713,12 @@ def _blanks(self: EnglishSay, facts: list, gap: str = "____") -> list[tuple[str,
     props: dict[tuple[str, str], list[str]] = {}
     for f in facts:
         s, r, o = (str(x) for x in f)
-        if r in ("is", "not:is"):
-            props.setdefault((s, r), []).append(o)
+        if r in ("is", "not:is") and forms.plain(self.world, [o]) is None:
+            before, value = forms.gap(self, o, r == "is")
+            add(lambda s=s, before=before, value=value: (
+                " ".join(x for x in (self.name(s), before, gap) if x) + ".", value))  # fmt: skip
+        elif r in ("is", "not:is"):
+            props.setdefault((s, r), []).append(forms.plain(self.world, [o])[0])
         elif r == "is_a":
             add(lambda s=s, o=o: (
                 f"{self.name(s)} {self.pick('is a member of the kind', 'belongs to the kind', 'is of the kind')} {gap}.",

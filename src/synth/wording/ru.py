@@ -40,7 +40,8 @@ from typing import Any
 
 from synth.english import join_and
 from synth.russian import grammar, morph
-from synth.russian.names import SHORT_OK, role_of
+from synth.russian.names import ATTRIBUTE_NOUNS_RU, SHORT_OK, role_of
+from synth.wording import forms
 from synth.wording.base import Group, Say, Triple, cap
 
 # Predicates of a subject (see the module docstring for the slots).
@@ -334,6 +335,8 @@ class RussianSay(Say):
         return out, noun
 
     def _properties(self, subj: str, rel: str, props: list[str]) -> str:
+        if any(forms.ru_property(self.world, self.names, p) for p in props):
+            return forms.ru_properties(self, subj, rel, props)
         words, noun = self._adjs(subj, props)
         if rel == "is":
             w = join_ru(words)
@@ -368,7 +371,7 @@ class RussianSay(Say):
             return self._properties(s, r, [o])
         bank = FORWARD.get(r)
         if bank is None:  # a user world's relation or attribute
-            return self._generic(r, o)
+            return self._generic(r, o, s)
         return self._filled(self.pick(bank), s, o=o)
 
     def _filled(self, pattern: str, subject: str, **slots: Any) -> str:
@@ -379,9 +382,17 @@ class RussianSay(Say):
         return text
 
     def _label(self, r: str) -> str:
-        return self.names.get(r) or r.replace("_", " ")
+        return (
+            self.names.get(r)
+            or forms.ru_label(self.world, r)
+            or ATTRIBUTE_NOUNS_RU.get(r)
+            or r.replace("_", " ")
+        )
 
-    def _generic(self, r: str, o: str) -> str:
+    def _generic(self, r: str, o: str, s: str | None = None) -> str:
+        said = forms.ru_generic(self, r, o, s)
+        if said is not None:  # a user world's relation, said with its own verb
+            return said
         rel = self.world.relations.get(r) if self.world is not None else None
         if rel is not None:
             return f"связан отношением «{self._label(r)}» {morph.prep(self.ru(o, 'ablt'), 'с')}"
@@ -441,6 +452,9 @@ class RussianSay(Say):
         return f"{_by_gender(forms[word], self.gender(kind))} {self.ru(kind)}"
 
     def kind_clause(self, kind: str, rel: str, obj: str) -> str:
+        verb = forms.ru_property(self.world, self.names, obj) if rel != "is_a" else None
+        if verb:
+            return forms.ru_kind_clause(self, kind, rel, obj, verb)
         k_pl = self.ru(kind, "nomn", "plur")
         if rel == "is_a":
             return self.pick(f"{self._every(kind)} — {self.ru(obj)}",
@@ -461,6 +475,9 @@ class RussianSay(Say):
 
     def _rel(self, r: str, s: str, o: str) -> str:
         """A relation between two ids (or variables) in its one plain wording."""
+        said = forms.ru_generic(self, r, o, s)
+        if said is not None:
+            return f"{self.name(s)} {said}"
         if r in FORWARD and r not in ("is", "not:is"):
             return f"{self.name(s)} {self._fill(FORWARD[r][0], s, o=o)}"
         return grammar.rel(r, s, o, self.names)
@@ -505,6 +522,10 @@ class RussianSay(Say):
     def _whatever(self, p1: str, p2: str, p3: str) -> str:
         """ "всякое ядовитое и полосатое существо также крылатое" (short forms, "кто ядовит
         и полосат, тот и крылат", only when all three read well short)."""
+
+        said = forms.ru_whatever(self, p1, p2, p3)
+        if said is not None:
+            return said
 
         def a(p: str, g: str = "neut", number: str = "sing", short: bool = False) -> str:
             return grammar.adj(p, g, self.names, "nomn", number, short)
@@ -702,6 +723,9 @@ def _ask(self: RussianSay, fact: Triple) -> tuple[str, str]:
         return q, "Да" if r == "is" else "Нет"
     bank = ASK.get(r)
     if bank is None:
+        q = forms.ru_ask_relation(self, (s, r, o))
+        if q is not None:
+            return q, self.ru(o)
         return f"Каков признак «{self._label(r)}» у {self.ru(s, 'gent')}?", self.ru(o)
     return self._fill(self.pick(bank), s, s=s), _short_answer(self, r, [o])
 
@@ -756,8 +780,8 @@ def _said_by(self: RussianSay, subject: str, facts: list) -> list[str]:
     while i < len(groups):
         n = min(len(groups) - i, self._pack_size(3))
         preds = [self.predicate(g) for g in groups[i : i + n]]
-        nouns = [_first_person(p) for p in preds if p.startswith("— ")]
-        preds = [_first_person(p) for p in preds if not p.startswith("— ")]
+        nouns = [forms.ru_mine(self, _first_person(p)) for p in preds if p.startswith("— ")]
+        preds = [forms.ru_mine(self, _first_person(p)) for p in preds if not p.startswith("— ")]
         i += n
         lead = (
             self.once("Что ж, ", "Скажу так: ", "Если коротко, ", "Конечно, ")
@@ -809,7 +833,10 @@ def _blanks(self: RussianSay, facts: list, gap: str = "____") -> list[tuple[str,
     props: dict[tuple[str, str], list[str]] = {}
     for f in facts:
         s, r, o = (str(x) for x in f)
-        if r in ("is", "not:is"):
+        gapped = forms.ru_gap(self, o, r == "is") if r in ("is", "not:is") else None
+        if gapped is not None:  # a verb: a gap of its own ("Пингу не ____." — летает)
+            out.append((" ".join(x for x in (self.name(s), gapped[0], gap) if x) + ".", gapped[1]))
+        elif r in ("is", "not:is"):
             props.setdefault((s, r), []).append(o)
         elif r == "is_a":
             lead = self.pick(f"По виду {self.name(s)} — {gap}.", f"{self.name(s)} — {gap} по виду.")
@@ -844,7 +871,36 @@ def _blanks(self: RussianSay, facts: list, gap: str = "____") -> list[tuple[str,
     return fresh
 
 
+def _property_pred(
+    self: RussianSay, prop: str, holds: bool = True, many: bool = False, subject: str | None = None
+) -> str:
+    """A property said of `subject` (a kind, or a being) without it, agreeing with it:
+    "ядовиты", "плавает", "не летают" (`many`: of several)."""
+    number = "plur" if many else "sing"
+    said = grammar.pred(prop, subject or "X", self.names, not holds, number, short=True)
+    return said.replace("— ", "")
+
+
+def _ask_property(self: RussianSay, subject: str, prop: str) -> str:
+    """Whether a property holds of a being, asked: "Плавает ли Пингу?"."""
+    n, p = self.name(subject), _property_pred(self, prop, subject=subject)
+    return self.pick(f"{cap(p)} ли {n}?", f"Да, нет или неизвестно: {n} {p}.",
+                     f"Исходя из известного, {p} ли {n}?", f"Следует ли из известного, что {n} {p}?")  # fmt: skip
+
+
+def _inherited(self: RussianSay, kind: str, via: str, prop: str, holds: bool) -> str:
+    """A property a kind takes from a wider kind, as a sentence."""
+    every = _by_gender("всякий|всякая|всякое", self.gender(via))
+    one = _property_pred(self, prop, holds, subject=kind)
+    many = _property_pred(self, prop, holds, True, subject=kind)
+    return self.pick(f"Как и {every} {self.ru(via)}, {self.ru(kind)} {one}.",
+                     f"Будучи {self.ru(via, 'ablt', 'plur')}, {self.ru(kind, 'nomn', 'plur')} тоже {many}.")  # fmt: skip
+
+
 RussianSay.ask = _ask
+RussianSay.property_pred = _property_pred
+RussianSay.ask_property = _ask_property
+RussianSay.inherited = _inherited
 RussianSay.blank = _blank
 RussianSay.said_by = _said_by
 RussianSay.questions = _questions

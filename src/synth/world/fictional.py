@@ -182,6 +182,7 @@ class FictionalWorld(World):
         self.unmapped = {}
         self.source = ""
         self.iris = {}
+        self.forms = {}  # its labels are the words the phrase banks were written for
         self.place_facts = _PlaceFacts(self)
         self._kind_list = list(self.kinds)
         self._kind_index = {k: i for i, k in enumerate(self._kind_list)}

@@ -83,6 +83,10 @@ class World:
     # Facts about things that are not entities (a fictional world's places: population,
     # founding year, region), by subject.
     place_facts: dict[str, list[Triple]] = field(default_factory=dict)
+    # label -> how it reads, for a user's world: its role (property, relation,
+    # attribute) and its forms per language (synth.world.forms). A fictional world's
+    # labels are the words the wording's phrase banks were written for: it has none.
+    forms: dict[str, dict[str, str]] = field(default_factory=dict)
 
     # -- structure -------------------------------------------------------------------
 
@@ -200,6 +204,12 @@ class World:
 
             return surface_ru(ident)
         return ident
+
+    def form(self, label: str) -> dict[str, str]:
+        """How a property, relation or attribute label reads: {"role", "en", "en_not",
+        "ru", "ru_not"} as far as known (synth.world.forms); {} for a label that reads as
+        it is written (every label of a fictional world)."""
+        return self.forms.get(label, {})
 
     # -- facts -----------------------------------------------------------------------
 

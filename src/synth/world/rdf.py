@@ -13,7 +13,9 @@ What is mapped:
   algebra, as Horn rules;
 - rdfs:domain / rdfs:range of a property -> `Relation.domain` / `.range` (recorded,
   not used to derive types);
-- literal-valued properties of individuals -> entity attributes;
+- literal-valued properties of individuals -> entity attributes (a value tagged with
+  another language than the default is that value's name in the language:
+  `:colour "black", "чёрный"@ru`);
 - rdfs:label with language tags -> `names[lang][id]` (untagged: the default language).
 
 Everything else (restrictions and other class expressions, property chains, cardinality,
@@ -33,7 +35,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 
+from synth.english import humanise
 from synth.errors import UserError
+from synth.world.forms import label_forms, not_words_error
 from synth.world.model import ISA, Entity, Relation, World
 from synth.world.rules import relation_rules, taxonomy_rules
 from synth.world.solver import Rule, Triple
@@ -108,7 +112,7 @@ def load_rdf(path: str | Path, seed: int = 0, default_lang: str = "en") -> World
     classes = _classes(G)
     props, datatype_props = _properties(G, classes)
     individuals = _individuals(G, classes, props)
-    ids = _ids(G, classes | set(props) | individuals)
+    ids = _ids(G, classes | set(props) | datatype_props | individuals)
     return _build(G, path, seed, ids, classes, props, datatype_props, individuals)
 
 
@@ -252,6 +256,8 @@ class _Import:
         self.attrs: dict[str, dict[str, str]] = defaultdict(dict)
         self.links: list[Triple] = []
         self.names: dict[str, dict[str, str]] = defaultdict(dict)
+        # (entity, attribute) -> language -> its value in that language
+        self.value_names: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
         self.relations = {ids[p]: Relation(ids[p], **flags) for p, flags in props.items()}
         self.ends: dict[str, dict[str, list[str]]] = defaultdict(
             lambda: {"domain": [], "range": []}
@@ -265,6 +271,13 @@ class _Import:
         for rid, ends in self.ends.items():
             self.relations[rid].domain = tuple(sorted(set(ends["domain"])))
             self.relations[rid].range = tuple(sorted(set(ends["range"])))
+        for (eid, key), by_lang in sorted(self.value_names.items()):
+            value = self.attrs.get(eid, {}).get(key)
+            for lang, text in sorted(by_lang.items()):
+                if value is None:
+                    self.G.skip(f"{key} (a value in {lang} only)")
+                else:
+                    self.names[lang].setdefault(value, text)
 
     def map(self, s, p, o) -> str | None:
         """Map one triple; None if mapped, else the name of the construct it belongs to."""
@@ -340,6 +353,9 @@ class _Import:
 
     def map_attr(self, s, p, o) -> str | None:
         key = self.ids.get(p) or _local(str(p))
+        if o.language and o.language != self.G.default_lang:  # "чёрный"@ru: the value's name
+            self.value_names[(self.ids[s], key)][o.language] = str(o)
+            return None
         attrs = self.attrs[self.ids[s]]
         if key in attrs and attrs[key] <= str(o):
             return f"{self.G.short(p)} (a second value)"  # one value per attribute
@@ -377,8 +393,10 @@ def _assemble(
         extra_facts.extend((eid, ISA, k) for k in others)
     if untyped:
         kinds = {THING: None, **kinds}
+        imp.names["ru"].setdefault(THING, "сущность")
     kind_props: dict[str, list[tuple[str, bool]]] = {k: [] for k in kinds}
     relations = dict(sorted(imp.relations.items()))
+    forms = _forms(path, imp, relations, kinds, entities)
     rules = (
         taxonomy_rules(kinds, kind_props)
         + _extra_edge_rules(extra)
@@ -398,7 +416,34 @@ def _assemble(
         unmapped=dict(sorted(G.unmapped.items())),
         source=str(path),
         iris={i: str(t) for t, i in ids.items()},
+        forms=forms,
     )
+
+
+def _forms(
+    path: Path, imp: _Import, relations: dict[str, Relation], kinds: dict, entities: list[Entity]
+) -> dict[str, dict[str, str]]:
+    """How the labels read (synth.world.forms): a relation or attribute from its
+    rdfs:label in each language, else from its id ("locatedIn" → "is located in"); a
+    label that is not words even then is refused. Kinds and individuals without
+    an English label are named from their ids ("northWing" → "North Wing", "Cat" →
+    "cat")."""
+    labels = {r: "relation" for r in relations}  # a question may ask of any of them
+    labels.update({a: "attribute" for e in entities for a in e.attrs if a not in labels})
+    declared = {
+        label: {lang: imp.names[lang][label] for lang in ("en", "ru") if label in imp.names[lang]}
+        for label in labels
+    }
+    forms = label_forms(
+        labels, declared, lambda label, role: not_words_error(str(path), label, role, rdf=True)
+    )
+    english = imp.names["en"]
+    for ident, said in [(k, humanise(k)) for k in kinds] + [
+        (e.id, humanise(e.id, proper=True)) for e in entities
+    ]:
+        if said != ident:
+            english.setdefault(ident, said)
+    return forms
 
 
 def _taxonomy(

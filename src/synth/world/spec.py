@@ -17,7 +17,13 @@ links:
 rules:
   - ?x mentor_of ?y and ?y is loud -> ?x is patient
   - {id: calm, if: [?x is_a penguin, ?x is patient], then: ?x is calm}
+properties:
+  swims: {en: swims, en_not: does not swim, ru: плавает}
 ```
+
+Labels read through their surface forms (synth.world.forms): declared under
+`properties:` and as a relation's `en` / `ru`, else inferred from the label; a label that
+does not read as words is an error at the line that first names it.
 
 Everything is checked on load and every mistake is one `UserError` naming the file and
 line: unknown keys, an unknown parent or kind, a cycle in the taxonomy, a relation used
@@ -48,15 +54,20 @@ from typing import Any
 
 import yaml
 
+from synth.english import humanise
 from synth.errors import UserError
 from synth.safe_yaml import BoundedLoader, shown
+from synth.world.forms import PROPERTY_KEYS, label_forms, not_words_error, property_labels
 from synth.world.model import HAS, ISA, Entity, Relation, World
 from synth.world.rules import relation_rules, taxonomy_rules
 from synth.world.solver import Closure, Contradiction, Rule, Triple, is_var, negate
 
-TOP_KEYS = ("name", "description", "kinds", "relations", "entities", "links", "rules", "names")
+TOP_KEYS = (
+    "name", "description", "kinds", "relations", "entities", "links", "rules", "names",
+    "properties",
+)  # fmt: skip
 KIND_KEYS = ("parent", "props", "names", "description")
-RELATION_KEYS = ("transitive", "symmetric", "inverse", "domain", "range", "names")
+RELATION_KEYS = ("transitive", "symmetric", "inverse", "domain", "range", "names", "en", "ru")
 RULE_KEYS = ("id", "if", "then")
 RESERVED = (ISA, HAS, "kind", "names", "not")
 _NAME = re.compile(r"^[^\s?\"']+$")  # kinds, properties, relations: one token, no quotes
@@ -177,6 +188,9 @@ class _Spec:
         self.relations: dict[str, int] = {}
         self.entities: dict[str, int] = {}
         self.rules: dict[str, int] = {}
+        self.props: dict[str, int] = {}  # property -> the line that first names it
+        self.attrs: dict[str, int] = {}  # attribute -> the line that first names it
+        self.forms: dict[str, dict[str, str]] = defaultdict(dict)  # label -> declared forms
 
     def err(self, line: int, msg: str) -> UserError:
         return UserError(f"{self.path}:{line}: {msg}")
@@ -231,12 +245,14 @@ def load_spec(path: str | Path, seed: int = 0) -> World:
     attrs = {a for e in entities for a in e.attrs}
     user_rules = _read_rules(s, kinds, relations, attrs)
     _read_top_names(s)
+    _read_properties(s)
     kind_props, stated = compile_properties(
         kinds, kind_decl, {e.id: e.kind for e in entities}, entity_decl
     )
     rules = (
         taxonomy_rules(kinds, kind_props) + relation_rules(list(relations.values())) + user_rules
     )
+    forms = _forms(s, property_labels(kind_props, stated, user_rules), relations)
     world = World(
         seed=seed,
         kinds=kinds,
@@ -248,9 +264,68 @@ def load_spec(path: str | Path, seed: int = 0) -> World:
         names={lang: dict(v) for lang, v in s.names.items()},
         extra_facts=stated,
         source=str(path),
+        forms=forms,
     )
     _check_closure(s, world)
     return world
+
+
+# -- how labels read ---------------------------------------------------------------------
+
+
+def _read_properties(s: _Spec) -> None:
+    """`properties: {swims: {en: swims, en_not: does not swim, ru: плавает}}`: how each
+    property reads (synth.world.forms); a string is short for its English form."""
+    section = s.section("properties", LineDict)
+    for prop, body in section.items():
+        line = section.lines[prop]
+        if prop not in s.props:
+            raise s.err(line, f"properties: {prop!r} is not a property any kind, being or rule has")
+        if isinstance(body, str):
+            s.forms[prop]["en"] = body
+            continue
+        if not isinstance(body, LineDict):
+            raise s.err(
+                line, f"properties: {prop!r}: give its forms, e.g. {{en: swims, ru: плавает}}"
+            )
+        s.check_keys(body, PROPERTY_KEYS, f"property {prop!r}")
+        for key, value in body.items():
+            if not isinstance(value, str) or not value.strip():
+                raise s.err(body.lines[key], f"property {prop!r}: {key} is a text")
+            s.forms[prop][key] = value.strip()
+
+
+def _forms(s: _Spec, props: list[str], relations: dict[str, Relation]) -> dict[str, dict[str, str]]:
+    """Every label's forms, declared or inferred; a label that does not read as words is
+    an error at the line that first names it. Names with underscores read as words too
+    (`big_cat` → "big cat") unless the spec names them; Russian forms of properties
+    become their Russian names (the negation as `not:<property>`)."""
+    labels = {p: "property" for p in props}
+    labels.update({r: "relation" for r in relations})
+    labels.update({a: "attribute" for a in s.attrs if a not in labels})
+    for label, role in labels.items():  # names a relation or attribute was given are its forms
+        if role != "property":
+            for lang in ("en", "ru"):
+                if label in s.names.get(lang, {}):
+                    s.forms[label].setdefault(lang, s.names[lang][label])
+
+    def where(label: str, role: str) -> int:
+        table = {"property": s.props, "relation": s.relations, "attribute": s.attrs}[role]
+        return table.get(label, s.raw.line or 1)
+
+    def refuse(label: str, role: str) -> UserError:
+        return not_words_error(f"{s.path}:{where(label, role)}", label, role)
+
+    forms = label_forms(labels, s.forms, refuse)
+    for label, form in forms.items():
+        if form["role"] == "property" and "ru" in form:
+            s.names["ru"].setdefault(label, form["ru"])
+            if "ru_not" in form:
+                s.names["ru"].setdefault("not:" + label, form["ru_not"])
+    for ident in [*s.kinds, *s.entities]:
+        if ("_" in ident or re.search(r"[a-z][A-Z]", ident)) and ident not in s.names["en"]:
+            s.names["en"][ident] = humanise(ident, proper=ident in s.entities)
+    return forms
 
 
 # -- kinds ------------------------------------------------------------------------------
@@ -302,6 +377,7 @@ def _read_props(s: _Spec, items: Any, line: int, what: str) -> dict[str, bool]:
                 ln, f"{what}: a property is one word, or 'not' and one word; got {shown(item)}"
             )
         prop = s.token(words[-1], ln, "a property")
+        s.props.setdefault(prop, ln)
         if prop in out and out[prop] != holds:
             raise s.err(ln, f"{what}: property {prop!r} is both stated and denied")
         out[prop] = holds
@@ -406,6 +482,11 @@ def _read_relations(s: _Spec, kinds: dict[str, str | None]) -> dict[str, Relatio
                 )
         if "names" in body:
             s.add_names(rid, body["names"], body.lines["names"])
+        for lang in ("en", "ru"):
+            if lang in body:
+                if not isinstance(body[lang], str) or not body[lang].strip():
+                    raise s.err(body.lines[lang], f"relation {rid!r}: {lang} is a text")
+                s.forms[rid][lang] = body[lang].strip()
         s.relations[rid] = line
         out[rid] = rel
     _pair_inverses(s, out)
@@ -492,6 +573,7 @@ def _read_entities(
                 raise s.err(ln, f"entity {eid!r}: {key!r} cannot be an attribute")
             else:
                 attrs[str(key)] = str(value)
+                s.attrs.setdefault(str(key), ln)
         s.entities[eid] = line
         entities.append(Entity(eid, kind, attrs))
     ids = {e.id for e in entities}
@@ -570,6 +652,8 @@ def _read_rules(
             raise s.err(line, f"rule id {rid!r} is already used (line {s.rules[rid]})")
         for t in [*premises, conclusion]:
             _check_pattern(s, t, line, kinds, known)
+            if t[1] in (HAS, "not:" + HAS) and not is_var(t[2]):
+                s.props.setdefault(t[2], line)
         bound = {x for p in premises for x in p if is_var(x)}
         free = [x for x in conclusion if is_var(x) and x not in bound]
         if free:
