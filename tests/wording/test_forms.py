@@ -39,7 +39,7 @@ from synth.russian.names import translit
 from synth.templating import TemplateLibrary
 from synth.templating.item import render_item
 from synth.wording import forms, wording_for
-from synth.wording.en import FORWARD
+from synth.wording.en import FORWARD, HAS_PROPS
 from synth.world import load_world
 from synth.world.fictional import build_world
 from synth.world.forms import property_form, relation_form
@@ -321,9 +321,9 @@ def test_a_user_world_reads_with_its_forms(worlds):
     en = wording_for("en", random.Random(0), zoo)
     assert en.clause(("Pingu", "is", "swims")) == "Pingu swims"
     assert en.clause(("Pingu", "not:is", "flies")) == "Pingu does not fly"
-    assert en.clause(("Tweety", "is", "easy_to_spot")) in (
-        "Tweety is easy to spot", "Tweety is known to be easy to spot"
-    )  # fmt: skip
+    assert en.clause(("Tweety", "is", "easy_to_spot")) in {
+        "Tweety " + p.replace("{p}", "easy to spot") for p in HAS_PROPS
+    }
     assert en.clause(("Tweety", "fed_by", "Ada")) == "Tweety is fed by Ada"
     assert en.ask_property("North Wing", "flies") in (
         "Does North Wing fly?", "True, false or unknown: North Wing flies.",

@@ -10,6 +10,7 @@ or carries its meaning.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from synth.english import article, join_and, plural
@@ -21,7 +22,9 @@ FORWARD: dict[str, tuple[str, ...]] = {
     "is_a": ("is {o:a}", "is one of the {o:pl}", "belongs to the {o:pl}",
              "is a member of the {o:pl}", "counts among the {o:pl}", "is by kind {o:a}",
              "is classed among the {o:pl}", "is listed as {o:a}", "ranks among the {o:pl}",
-             "falls among the {o:pl}"),
+             "falls among the {o:pl}", "is of the {o} kind", "is classed as {o:a}",
+             "is counted among the {o:pl}", "belongs among the {o:pl}", "is numbered among the {o:pl}",
+             "is recorded as {o:a}", "is known to be {o:a}", "is a creature of the {o} kind"),
     "colour": ("is {o} in colour", "has {o} colouring", "is coloured {o}", "has a {o} hue",
                "shows a {o} colour", "wears {o}", "is a {o} sort of being", "has a {o} look",
                "bears a {o} coat"),
@@ -54,14 +57,22 @@ FORWARD: dict[str, tuple[str, ...]] = {
                    "is practised in {o}", "has a knack for {o}"),
     "ancestor_of": ("is an ancestor of {o}", "is one of the forebears of {o}",
                     "stands in the ancestry of {o}", "counts {o} among their descendants",
-                    "has {o} among their descendants", "is a forebear of {o}"),
+                    "has {o} among their descendants", "is a forebear of {o}",
+                    "is one of those {o} descends from", "has {o} in their line of descent",
+                    "comes before {o} in the family line", "is among the ancestors of {o}"),
     "descendant_of": ("is a descendant of {o}", "descends from {o}", "comes of the line of {o}",
                       "has {o} among their ancestors", "is of the line of {o}",
-                      "traces their descent to {o}"),
+                      "traces their descent to {o}", "is among the descendants of {o}",
+                       "has {o} in their ancestry",
+                      "comes after {o} in the family line", "counts {o} among their forebears"),
     "older_than": ("is older than {o}", "was born before {o}", "has more years than {o}",
-                   "is senior in age to {o}", "is the elder of {o}", "came into the world before {o}"),
+                   "is senior in age to {o}", "is the elder of {o}", "came into the world before {o}",
+                   "has been alive longer than {o}", "is senior to {o}", "was born earlier than {o}",
+                   "has lived more years than {o}"),
     "younger_than": ("is younger than {o}", "was born after {o}", "has fewer years than {o}",
-                     "is junior in age to {o}", "came into the world after {o}"),
+                     "is junior in age to {o}", "came into the world after {o}",
+                      "was born later than {o}",
+                     "has lived fewer years than {o}", "is junior to {o}"),
     "neighbour_of": ("is a neighbour of {o}", "lives next door to {o}", "lives beside {o}",
                      "shares a street with {o}", "has {o} as a neighbour", "lives near {o}"),
     "mentor_of": ("is the mentor of {o}", "mentors {o}", "teaches {o}", "has {o} as an apprentice",
@@ -84,10 +95,12 @@ FORWARD: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # Said of a link's object, `{s}` the link's subject.
 REVERSE: dict[str, tuple[str, ...]] = {
-    "ancestor_of": ("descends from {s}", "is a descendant of {s}", "has {s} among their ancestors"),
-    "descendant_of": ("is an ancestor of {s}", "counts {s} among their descendants"),
-    "older_than": ("is younger than {s}", "was born after {s}"),
-    "younger_than": ("is older than {s}", "was born before {s}"),
+    "ancestor_of": ("descends from {s}", "is a descendant of {s}", "has {s} among their ancestors",
+                    "comes of the line of {s}", "counts {s} among their forebears"),
+    "descendant_of": ("is an ancestor of {s}", "counts {s} among their descendants",
+                      "is a forebear of {s}", "has {s} among their descendants"),
+    "older_than": ("is younger than {s}", "was born after {s}", "was born later than {s}"),
+    "younger_than": ("is older than {s}", "was born before {s}", "was born earlier than {s}"),
     "neighbour_of": ("is a neighbour of {s}", "lives next door to {s}"),
     "mentor_of": ("is an apprentice of {s}", "trains under {s}", "learns from {s}"),
     "apprentice_of": ("is the mentor of {s}", "teaches {s}"),
@@ -104,6 +117,63 @@ PAIRED: dict[str, tuple[str, ...]] = {
                             "came to live in {a} in {b}", "has been a resident of {a} since {b}",
                             "moved house to {a} in {b}", "took up residence in {a} in {b}"),
 }  # fmt: skip
+# A being's properties said of it (`{p}`: one, or several joined); every one says only
+# that the properties hold (or, below, that they do not).
+HAS_PROPS = ("is {p}", "is known to be {p}", "is {p} by nature", "is by nature {p}",
+             "counts as {p}", "can be described as {p}", "has the trait of being {p}",
+             "proves to be {p}", "is naturally {p}", "is described as {p}",
+             "is rightly called {p}", "is {p} in nature")  # fmt: skip
+LACKS_PROPS = (
+    "is not {p}",
+    "is never {p}",
+    "is in no way {p}",
+    "is by no means {p}",
+    "is not {p} at all",
+    "cannot be called {p}",
+    "is not in any way {p}",
+)
+# A property rule's shapes: of the members of one kind, and of anything at all.
+RULE_OF_KIND = (
+    "every {k} that is {c} {is3}",
+    "any {k} that is {c} {is3}",
+    "each {k} that is {c} {is3}",
+    "if {a k} is {c}, it {is3}",
+    "whenever {a k} is {c}, it {is3}",
+    "among the {ks}, those that are {c} {are3}",
+    "{ks} that are {c} {are3}",
+    "all {ks} that are {c} {are3}",
+    "for {a k}, being {c} means it {is3}",
+)
+LAW_OF_KIND = tuple(x for x in RULE_OF_KIND if not x.startswith(("if", "whenever", "for")))
+RULE_OF_ALL = (
+    "anything that is {c} {is3}",
+    "whatever is {c} {is3}",
+    "if something is {c}, then it {is3}",
+    "every being that is {c} {is3}",
+    "any being that is {c} {is3}",
+    "whenever a being is {c}, it {is3}",
+    "beings that are {c} {are3}",
+    "all beings that are {c} {are3}",
+)
+# A fact stated as what the reasoning after it shows.
+CLAIM = ("{C}.", "{C}, and here is why.", "It follows that {c}.", "We can show that {c}.",
+         "One consequence is that {c}.", "{C}: this follows.", "Note that {c}.",
+         "{C}, as the steps show.", "It can be shown that {c}.", "As we will see, {c}.")  # fmt: skip
+# What a step concludes, led in (a sentence of its own follows the lead).
+THEN = (
+    "Therefore",
+    "So",
+    "Hence",
+    "Thus",
+    "It follows that",
+    "This means that",
+    "That makes it clear:",
+    "Consequently,",
+    "We conclude that",
+    "From this,",
+    "Putting these together,",
+    "It must be, then, that",
+)
 OPENERS = ("According to the records, ", "As the registry has it, ", "By all accounts, ",
            "The census notes that ", "Local accounts agree that ", "The parish roll says that ",
            "Those who know the family say that ", "In the town records, ", "As far as anyone knows, ",
@@ -220,18 +290,11 @@ class EnglishSay(Say):
             return forms.properties(self.world, rel, props)
         props = said
         if rel == "is":
-            words = join_and(props)
-            return self.pick(f"is {words}", f"is {words}", f"is known to be {words}")
+            return self.pick(HAS_PROPS).replace("{p}", join_and(props))
         if len(props) == 1:
-            return self.pick(
-                f"is not {props[0]}", f"is never {props[0]}", f"is in no way {props[0]}"
-            )
+            return self.pick(LACKS_PROPS).replace("{p}", props[0])
         nor = ", ".join(props[:-1]) + " nor " + props[-1]
-        return self.pick(
-            f"is neither {nor}",
-            f"is not {join_and(props, 'or')}",
-            f"is never {join_and(props, 'or')}",
-        )
+        return self.pick((f"is neither {nor}", *LACKS_PROPS)).replace("{p}", join_and(props, "or"))
 
     def _forward(self, f: Triple) -> str:
         s, r, o = f
@@ -306,14 +369,22 @@ class EnglishSay(Say):
             return self.pick(f"every {k} is {article(o)} {o}", f"all {ks} are {plural(o)}",
                              f"{ks} are a kind of {o}", f"each {k} is also {article(o)} {o}",
                              f"{ks} form a branch of the {plural(o)}", f"the {ks} belong among the {plural(o)}",
-                             f"{article(k)} {k} is one sort of {o}", f"{ks} count as {plural(o)}")  # fmt: skip
+                             f"{article(k)} {k} is one sort of {o}", f"{ks} count as {plural(o)}",
+                             f"{ks} are one branch of the {o} family", f"any {k} is {article(o)} {o}",
+                             f"{ks} make up one kind of {o}", f"the {ks} are among the {plural(o)}",
+                             f"{article(k)} {k} is {article(o)} {o} of a particular sort",
+                             f"{ks} are {plural(o)} of their own sort")  # fmt: skip
         if rel == "is":
             return self.pick(f"every {k} is {o}", f"all {ks} are {o}", f"{ks} are {o}",
                              f"each {k} is {o}", f"{ks} are {o}, one and all", f"{ks} are always {o}",
-                             f"{article(k)} {k} is {o} by nature", f"to be {article(k)} {k} is to be {o}")  # fmt: skip
+                             f"{article(k)} {k} is {o} by nature", f"to be {article(k)} {k} is to be {o}",
+                             f"any {k} is {o}", f"{ks} are {o} without exception", f"{ks} are {o}, every one",
+                             f"the {ks} are {o}")  # fmt: skip
         return self.pick(f"no {k} is {o}", f"{ks} are never {o}", f"{ks} are not {o}",
                          f"not a single {k} is {o}", f"none of the {ks} is {o}",
-                         f"{article(k)} {k} is never {o}", f"{ks} are by nature not {o}")  # fmt: skip
+                         f"{article(k)} {k} is never {o}", f"{ks} are by nature not {o}",
+                         f"no {k} is ever {o}", f"{ks} are not {o}, not one of them",
+                         f"there is no {k} that is {o}", f"the {ks} are never {o}")  # fmt: skip
 
     def kind_paragraph(self, view: dict[str, Any]) -> str:
         """A kind's own facts as a few sentences: its parent, what its members are and
@@ -355,12 +426,7 @@ class EnglishSay(Say):
                 return cap(self.pick(f"every {k} that {a} and {b} {c}",
                                      f"any {k} that {a} and {b} {c}")) + "."  # fmt: skip
             p1, p2, p3 = forms.plain(self.world, [p1, p2, p3])
-            return cap(self.pick(
-                f"every {k} that is {p1} and {p2} is also {p3}",
-                f"any {k} that is both {p1} and {p2} is {p3}",
-                f"among the {plural(k)}, those that are {p1} and {p2} are {p3}",
-                f"if {article(k)} {k} is {p2} and {p1}, it is {p3}",
-            )) + "."  # fmt: skip
+            return cap(self._law(RULE_OF_KIND, p1, p2, p3, k=k)) + "."
         if len(prem) == 2 and rels == {"is"}:
             p1, p2, p3 = prem[0][2], prem[1][2], then[2]
             if forms.plain(self.world, [p1, p2, p3]) is None:
@@ -368,12 +434,7 @@ class EnglishSay(Say):
                 return cap(self.pick(f"anything that {a} and {b} {c}",
                                      f"whatever {a} and {b} {c}")) + "."  # fmt: skip
             p1, p2, p3 = forms.plain(self.world, [p1, p2, p3])
-            return cap(self.pick(
-                f"anything that is {p1} and {p2} is also {p3}",
-                f"whatever is both {p1} and {p2} is {p3}",
-                f"if something is {p1} and {p2}, then it is {p3}",
-                f"every being that is {p2} and {p1} is {p3}",
-            )) + "."  # fmt: skip
+            return cap(self._law(RULE_OF_ALL, p1, p2, p3)) + "."
         if len(prem) == 1 and then[1] == prem[0][1] and then[0] == prem[0][2]:
             r = self._relation_phrase(then[1])
             return cap(self.pick(f"if A {r} B, then B {r} A", f"'{r}' works both ways")) + "."
@@ -391,6 +452,20 @@ class EnglishSay(Say):
             cap(f"{self.pick('if', 'whenever')} {join_and(parts)}, then {self._pattern(then)}")
             + "."
         )
+
+    def _law(self, shapes: tuple[str, ...], p1: str, p2: str, p3: str, k: str = "") -> str:
+        """A property rule in one of `shapes`: its condition (`{c}`, the two premises in
+        either order) and its conclusion (`{is3}` of one, `{are3}` of many) each said one
+        of several ways."""
+        a, b = self.pick((p1, p2), (p2, p1))
+        c = self.pick(f"{a} and {b}", f"both {a} and {b}", f"{a} as well as {b}")
+        shape = self.pick(shapes)
+        is3 = self.pick(f"is also {p3}", f"is {p3}", f"is {p3} as well", f"is always {p3}")
+        are3 = self.pick(f"are also {p3}", f"are {p3}", f"are {p3} as well", f"are always {p3}")
+        for slot, value in (("{ks}", plural(k)), ("{a k}", f"{article(k)} {k}" if k else ""),
+                            ("{k}", k), ("{c}", c), ("{is3}", is3), ("{are3}", are3)):  # fmt: skip
+            shape = shape.replace(slot, value)
+        return shape
 
     def _pattern(self, t: list[str]) -> str:
         s, r, o = (x.lstrip("?").upper() if x.startswith("?") else x for x in t)
@@ -425,13 +500,15 @@ class EnglishSay(Say):
             k = uses[0][2]
             kc = self.kind_clause(k, "is" if kind == "property" else "not:is", d[2])
             given = self.clause(tuple(uses[0]))
+            then = self.pick(THEN)
             return self.pick(
-                f"{cap(given)}, and {kc}. Therefore {got}.",
+                f"{cap(given)}, and {kc}. {then} {got}.",
                 f"Because {given} and {kc}, {got}.",
                 f"{cap(kc)}; {given}, {so} {got}.",
                 f"{cap(given)}, and as {kc}, {got}.",
                 f"Since {kc} and {given}, {got}.",
-                f"{cap(given)}. {cap(kc)}. That makes it clear: {got}.",
+                f"{cap(given)}. {cap(kc)}. {then} {got}.",
+                f"{cap(kc)}, and {given}. {then} {got}.",
             )  # fmt: skip
         if kind == "transitive":
             a, b = (self.clause(tuple(u)) for u in uses)
@@ -461,7 +538,11 @@ class EnglishSay(Say):
                     f"A rule of the world says that {law}. {cap(s)} is {article(k)} {k} and {that}, {so} {got}.",
                 )  # fmt: skip
             *props, d2 = forms.plain(self.world, [*props, d[2]])
-            law = f"every {k} that is {join_and(props)} is {d2}"
+            law = (
+                self._law(LAW_OF_KIND, props[0], props[1], d2, k=k)
+                if len(props) == 2
+                else f"every {k} that is {join_and(props)} is {d2}"
+            )
             return self.pick(
                 f"{cap(s)} is {article(k)} {k} and is {join_and(props)}; {law}, so {got}.",
                 f"Since {s} is {article(k)} {k} that is {join_and(props)}, and {law}, {got}.",
@@ -470,6 +551,17 @@ class EnglishSay(Say):
         used = join_and([self.clause(tuple(u)) for u in uses])
         return self.pick(f"We know that {used}; by a rule of the world, {got}.",
                          f"Since {used}, a rule of the world gives: {got}.")  # fmt: skip
+
+    def claim(self, fact: Sequence[str]) -> str:
+        """A fact a document goes on to show, as a sentence that says so (in words not
+        said before in the document)."""
+        return self.fresh(
+            lambda: (
+                self.pick(CLAIM)
+                .replace("{C}", cap(self.clause(tuple(fact))))
+                .replace("{c}", self.clause(tuple(fact)))
+            )
+        )
 
     # -- answers -------------------------------------------------------------------------
 
@@ -635,11 +727,77 @@ def _inherited(self: EnglishSay, kind: str, via: str, prop: str, holds: bool) ->
     k, v = self.name(kind), self.name(via)
     p = forms.pred(self.world, prop)
     aux = "do" if p.pos == "verb" else "are"
-    so = f"so {aux}" if holds or aux == "are" else f"neither {aux}"
+    so = f"so {aux}" if holds else f"neither {aux}"
     return self.pick(f"Like every {v}, {article(k)} {k} {p.said(holds)}.",
                      f"Being {plural(v)}, {plural(k)} {p.said(holds, True)} too.",
                      f"As {plural(v)} {p.said(holds, True)}, {so} {plural(k)}.",
                      f"{cap(plural(k))} inherit from the {plural(v)} that they {p.said(holds, True)}.")  # fmt: skip
+
+
+# What a kind takes from a wider one, several properties at once: a subject (one member,
+# every member, the kind), what they are (`{p}`, joined with "and", or with "or" where
+# they do not hold) and the reason, before or after (`{a v}`, `{vs}`: the wider kind).
+INHERIT_WHO = {"one": ("{a k}", "every {k}", "each {k}", "any {k}"),
+               "many": ("{ks}", "all {ks}", "the {ks}")}  # fmt: skip
+INHERIT_WHY = {
+    ("one", "front"): ("Like every {v}", "Like any {v}", "Being {a v}", "As {a v}"),
+    ("many", "front"): ("Like all {vs}", "Like the other {vs}", "Being {vs}", "As {vs}"),
+    ("one", "back"): ("like every {v}", "since it is {a v}", "because it is {a v}",
+                      "for it is {a v}", "being {a v}", "{as one}"),
+    ("many", "back"): ("like all {vs}", "since they are {vs}", "because they are {vs}",
+                       "for they are {vs}", "being {vs}", "{as many}"),
+}  # fmt: skip
+INHERIT_WHOLE = {
+    True: ("What holds of the {vs} holds of the {ks}: they are {p}.",
+           "{Ks} inherit from the {vs} that they are {p}.", "As {vs} are {p}, so are {ks}."),
+    False: ("What holds of the {vs} holds of the {ks}: they are not {p}.",
+            "{Ks} inherit from the {vs} that they are not {p}.", "As no {v} is {p}, no {k} is."),
+}  # fmt: skip
+
+
+def _inherit_sentence(self: EnglishSay, holds: bool) -> str:
+    """One pattern for `_inherited_all`, its slots still open."""
+    if self.rng.random() < 0.15:
+        return self.pick(INHERIT_WHOLE[holds])
+    n, where = self.pick("one", "many"), self.pick("front", "back")
+    who = self.pick(INHERIT_WHO[n])
+    neg = "" if holds else self.pick("not ", "never ")
+    verb = ("is " if n == "one" else "are ") + neg + "{p}"
+    why = self.pick(INHERIT_WHY[(n, where)])
+    as_ = "as every {v} is" if holds else "as no {v} is"
+    why = why.replace("{as one}", as_).replace("{as many}", "as all {vs} are" if holds else as_)
+    if where == "front":
+        return f"{why}, {who} {verb}."
+    return f"{who} {verb}, {why}."
+
+
+def _inherited_all(self: EnglishSay, kind: str, props: list[dict[str, Any]]) -> list[str]:
+    """What a kind takes from wider kinds, as sentences: the properties one wider kind
+    gives (or denies) said together, one sentence to each such set."""
+    k = self.name(kind)
+    sets: dict[tuple[str, bool], list[str]] = {}
+    out = []
+    for p in props:
+        if forms.plain(self.world, [p["name"]]) is None:  # a verb: said on its own
+            out.append(self.inherited(kind, p["via"], p["name"], p["holds"]))
+        else:
+            sets.setdefault((p["via"], bool(p["holds"])), []).append(p["name"])
+    for (via, holds), names in sets.items():
+        v = self.name(via)
+        words = join_and(forms.plain(self.world, names), "and" if holds else "or")
+        slots = {"{Ks}": cap(plural(k)), "{ks}": plural(k), "{A k}": cap(f"{article(k)} {k}"),
+                 "{a k}": f"{article(k)} {k}", "{k}": k, "{vs}": plural(v), "{a v}": f"{article(v)} {v}",
+                 "{v}": v, "{p}": words}  # fmt: skip
+        out.append(
+            self.fresh(lambda h=holds, slots=slots: _slots(_inherit_sentence(self, h), slots))
+        )
+    return out
+
+
+def _slots(pattern: str, slots: dict[str, str]) -> str:
+    for key, value in slots.items():
+        pattern = pattern.replace(key, value)
+    return pattern
 
 
 EnglishSay.ask = _ask
@@ -648,6 +806,7 @@ EnglishSay.said_by = _said_by
 EnglishSay.property_pred = _property_pred
 EnglishSay.ask_property = _ask_property
 EnglishSay.inherited = _inherited
+EnglishSay.inherited_all = _inherited_all
 
 
 # -- many questions and blanks at once --------------------------------------------------------
@@ -685,9 +844,10 @@ def _questions(self: EnglishSay, facts: list) -> list[tuple[str, str, list]]:
             values = join_and([self._term(str(g[2])) for g in group])
             q, a = self.pick(ASK_MANY[r]).replace("{s}", self.name(s)), values
         else:
-            for _ in range(4):
+            for _ in range(8):  # a question not asked before, whatever its lead-in
                 q, a = self.ask(f)
-                if self._fresh(q):
+                lead = next((x for x in ASK_LEAD if x and q.startswith(x)), "")
+                if self._fresh(q[len(lead) :]):
                     break
         out.append((q, a, [list(g) for g in group]))
     return out
