@@ -61,7 +61,7 @@ class Capacity:
     def describe(self) -> str:
         return (
             f"{self.facts + self.kind_facts:,} facts x {self.renderings} renderings x "
-            f"{self.tokens_per_rendering:.0f} tokens = {human(self.tokens)} tokens"
+            f"{self.tokens_per_rendering:.1f} tokens = {human(self.tokens)} tokens"
         )
 
 
