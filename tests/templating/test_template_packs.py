@@ -310,3 +310,22 @@ def test_render_previews_samples_over_a_user_world():
 def test_render_unknown_template_is_one_line():
     r = _invoke("render", "no.such.template")
     assert r.exit_code == 2 and "unknown template id 'no.such.template'" in r.output
+
+
+def test_render_refuses_a_template_generate_leaves_out_for_the_world():
+    # What `synth generate` leaves out for a world (nothing to say, or what it builds on
+    # is left out) is not previewed with made-up reasoning: one line, exit 2.
+    from synth.curriculum.tier import load_tier
+    from synth.generation.resolve import fit_to_world
+    from synth.templating import TemplateLibrary
+    from synth.world import load_world
+
+    zoo = Path(__file__).parents[1] / "data" / "worlds" / "zoo.ttl"
+    kept, dropped = fit_to_world(load_tier("ontology"), TemplateLibrary([]), load_world(zoo, 0))
+    assert dropped and kept.templates
+    for tid in dropped:
+        r = _invoke("render", tid, "--world", str(zoo), "-n", "1")
+        assert r.exit_code == 2, r.output
+        assert r.output.count("\n") == 1 and f"{tid}: has nothing to say about {zoo}" in r.output
+    tid = sorted(kept.templates)[0]
+    assert _invoke("render", tid, "--world", str(zoo), "-n", "1").exit_code == 0

@@ -12,7 +12,10 @@ from pathlib import Path
 import click
 
 from synth.cli.main import Group
+from synth.curriculum.tier import load_tier
 from synth.errors import UserError
+from synth.families import get_family
+from synth.generation.resolve import fit_to_world
 from synth.templating import TemplateLibrary
 from synth.templating.item import sample_world
 from synth.templating.validate import VALIDATE_SEEDS, all_specs, preview_item, validate_pack
@@ -126,6 +129,11 @@ def render(
     world = sample_world(seed, world_file) if spec.kind == "ontology" or world_file else None
     if world is not None and spec.kind == "ontology":
         check_forms(world, [spec.lang])
+        if world_file and _left_out(lib, spec, world):
+            raise UserError(
+                f"{tid}: has nothing to say about {world_file} (synth generate leaves it out"
+                " for this world); `synth templates list` shows the others"
+            )
     d = difficulty if difficulty is not None else spec.difficulty[0]
     for i in range(count):
         sample = preview_item(lib, spec, world, seed, d, position=i)
@@ -141,6 +149,19 @@ def render(
         if sample.draw.answer is not None:
             click.echo(f"(gold answer: {sample.draw.answer})")
         click.echo("")
+
+
+def _left_out(lib: TemplateLibrary, spec, world) -> bool:
+    """Whether `synth generate` leaves this template out for the world: its family has
+    nothing to say about it, or (in the ontology tier) what it builds on is left out."""
+    applies = get_family(spec.family).applies
+    if applies is not None and not applies(world):
+        return True
+    tier = load_tier("ontology")
+    if spec.id not in tier.templates:
+        return False
+    _, dropped = fit_to_world(tier, lib, world)
+    return spec.id in dropped
 
 
 # -- new ------------------------------------------------------------------------------------
