@@ -505,11 +505,7 @@ class RussianSay(Say):
             for p in props
         ):
             return join_ru([self._kind_prop(kind, rel, p) for p in props])
-        k, k_pl, k_gent = (
-            self.ru(kind),
-            self.ru(kind, "nomn", "plur"),
-            self.ru(kind, "gent", "plur"),
-        )
+        k_pl, k_gent = self.ru(kind, "nomn", "plur"), self.ru(kind, "gent", "plur")
         short = all(grammar.has_short(p) for p in props)
 
         def words(number: str, case: str = "nomn", short_ok: bool = True) -> list[str]:
