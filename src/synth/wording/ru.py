@@ -180,7 +180,9 @@ PAIRED: dict[str, tuple[str, ...]] = {
 HAS_PROPS = ("{p}", "от природы {p}", "по своей природе {p}", "{p} от природы",
              "по природе своей {p}", "{p} по своей сути", "по сути своей {p}", "всегда {p}",
              "является {p:ablt}", "[был|была|было] и остаётся {p:ablt}", "от рождения {p}",
-             "неизменно {p}", "по праву считается {p:ablt}", "{p} по самой своей природе")  # fmt: skip
+             "неизменно {p}", "по праву считается {p:ablt}", "{p} по самой своей природе",
+             "{p} от рождения", "по природе {p}", "{p} по природе", "с рождения {p}",
+             "— существо {p:neut}", "неизменно остаётся {p:ablt}")  # fmt: skip
 # ... and that one does not hold (`{p}` one property).
 LACKS_PROP = ("не {p}", "вовсе не {p}", "никогда не бывает {p:ablt}", "отнюдь не {p}",
               "ничуть не {p}", "нисколько не {p}", "совсем не {p}", "не является {p:ablt}",
@@ -434,7 +436,11 @@ class RussianSay(Say):
         ablt = self._adjs(subj, props, "ablt")[0]
         g = self.gender(subj)
         if rel == "is":
-            return _props_said(self.pick(HAS_PROPS), g, join_ru(words), join_ru(ablt))
+            pattern = self.pick(HAS_PROPS)
+            if "{p:neut}" in pattern:  # "— существо ядовитое и полосатое"
+                neut = join_ru([grammar.adj(p, "neut", self.names) for p in props])
+                pattern = pattern.replace("{p:neut}", neut)
+            return _props_said(pattern, g, join_ru(words), join_ru(ablt))
         if len(props) == 1:
             return _props_said(self.pick(LACKS_PROP), g, words[0], ablt[0])
         ne = "не " + ", не ".join(words[:-1]) + " и не " + words[-1]
@@ -581,6 +587,7 @@ class RussianSay(Say):
         one, full, plur = words("sing"), words("sing", short_ok=False), words("plur")
         ablt, ablt_pl = words("sing", "ablt"), words("plur", "ablt")
         gent_pl = words("plur", "gent")
+        neut = [grammar.adj(p, "neut", self.names) for p in props]
         if rel == "is":
             o, f, pl = join_ru(one), join_ru(full), join_ru(plur)
             return self.pick(f"{self._every(kind)} {o}", f"все {k_pl} {pl}", f"{k_pl} {pl}",
@@ -589,14 +596,17 @@ class RussianSay(Say):
                              f"{k_pl} {pl} от природы", f"все без исключения {k_pl} {pl}",
                              f"{self._every(kind, 'всякий')} по своей природе {o}", f"все до единого {k_pl} {pl}",
                              f"быть {self.ru(kind, 'ablt')} — значит быть {join_ru(ablt)}",
-                             f"{k_pl} неизменно {pl}")  # fmt: skip
+                             f"{k_pl} неизменно {pl}",
+                             f"{k_pl} — существа {join_ru(words('plur', short_ok=False))}",
+                             f"{self._every(kind)} — существо {join_ru(neut)}")  # fmt: skip
         none = self._every(kind, "ни один")
         if len(props) == 1:
             return self.pick(f"{none} не {one[0]}", f"{k_pl} никогда не бывают {ablt_pl[0]}",
                              f"{k_pl} не {plur[0]}", f"{none} не бывает {ablt[0]}",
                              f"ни один из {k_gent} не {one[0]}", f"среди {k_gent} нет {gent_pl[0]}",
                              f"{k_pl} по своей природе не {plur[0]}",
-                             f"не бывает {gent_pl[0]} {k_gent}", f"{k_pl} вовсе не {plur[0]}")  # fmt: skip
+                             f"не бывает {gent_pl[0]} {k_gent}", f"{k_pl} вовсе не {plur[0]}",
+                             f"{gent_pl[0]} {k_gent} не бывает")  # fmt: skip
 
         def ne(ws: list[str]) -> str:
             return "не " + ", не ".join(ws[:-1]) + " и не " + ws[-1]
