@@ -279,7 +279,35 @@ class RussianSay(Say):
         self.names: dict[str, str] = (world.names.get("ru", {}) if world is not None else {}) or {}
         self._verbless: set[str] = set()  # predicates without a verb ("ядовита", "старше Бриса")
 
+    def paragraph(self, subject: str, facts: Any, **kw: Any) -> str:
+        """The sentences as one text, now and then two short ones about different
+        beings joined with "а" ("Грима старше Бриса, а Брис дружит с Ханной")."""
+        self._subject_of: dict[str, str] = {}
+        out: list[str] = []
+        joined = False
+        for text in self.sentences(subject, facts, **kw):
+            prev = out[-1] if out else ""
+            a, b = self._subject_of.get(prev), self._subject_of.get(text)
+            if (not joined and a and b and a != b and _joinable(prev) and _joinable(text)
+                    and not text.startswith(tuple(cap(p) for p in PRONOUN.values()))
+                    and self.rng.random() < 0.4):  # fmt: skip
+                lead = next((o for o in OPENERS if text.startswith(o)), None)
+                rest = text[:1].lower() + text[1:] if lead else text
+                both = f"{prev[:-1]}, а {rest}"
+                if self._fresh(both):
+                    out[-1], joined = both, True
+                    continue
+            out.append(text)
+            joined = False
+        return " ".join(out)
+
     def _say_once(self, subject: str, groups: list[Group]) -> str:
+        text = self._say_once_(subject, groups)
+        if hasattr(self, "_subject_of"):
+            self._subject_of[text] = subject
+        return text
+
+    def _say_once_(self, subject: str, groups: list[Group]) -> str:
         if len(groups) == 1 and len(groups[0].facts) == 1 and groups[0].rel in BOTH:
             if self.rng.random() < 0.3:  # "Грима и Брис — соседи"
                 text = self._both(groups[0].facts[0])
@@ -797,6 +825,17 @@ def _props_said(pattern: str, g: str, words: str, ablt: str) -> str:
     `[был|была|было]` agreeing with the subject's gender `g`."""
     pattern = re.sub(r"\[([^\]]*)\]", lambda m: _by_gender(m.group(1), g), pattern)
     return pattern.replace("{p:ablt}", ablt).replace("{p}", words)
+
+
+def _joinable(text: str) -> bool:
+    """A short sentence of one clause: one that may join another with "а"."""
+    body = text[:-1]
+    return (
+        text.endswith(".")
+        and not any(c in body for c in ".;:?!—")
+        and ", а " not in body
+        and len(text.split()) <= 9
+    )
 
 
 def _by_gender(forms: str, g: str) -> str:
