@@ -48,16 +48,22 @@ from synth.wording.base import Group, Say, Triple, cap
 FORWARD: dict[str, tuple[str, ...]] = {
     "is_a": ("— {o}", "относится к {o:datv:plur}", "принадлежит к {o:datv:plur}",
              "входит в число {o:gent:plur}", "— [один|одна|одно] из {o:gent:plur}",
-             "является {o:ablt}", "— {o} по виду"),
+             "является {o:ablt}", "— {o} по виду", "числится среди {o:gent:plur}",
+             "принадлежит к виду {o:gent:plur}", "по виду {o}",
+             "— [представитель|представительница|представитель] вида {o:gent:plur}"),
     "colour": ("{o:adj:masc:gent} цвета", "имеет {o:adj:femn:accs} окраску",
                "[окрашен|окрашена|окрашено] в {o:adj:masc:accs} цвет",
                "отличается {o:adj:femn:ablt} окраской", "имеет {o:adj:masc:accs} окрас"),
     "lives_in": ("живёт {в o:loct}", "проживает {в o:loct}", "обитает {в o:loct}",
                  "[поселился|поселилась|поселилось] {в o:loct}", "держит дом {в o:loct}",
-                 "[обосновался|обосновалась|обосновалось] {в o:loct}", "имеет дом {в o:loct}"),
+                 "[обосновался|обосновалась|обосновалось] {в o:loct}", "имеет дом {в o:loct}",
+                 "[нашёл|нашла|нашло] дом {в o:loct}", "[осел|осела|осело] {в o:loct}",
+                 "— [житель|жительница|житель] {o:gent}"),
     "works_as": ("работает {o:ablt}", "— {o} по ремеслу", "зарабатывает на жизнь ремеслом {o:gent}",
                  "служит {o:ablt}", "по профессии {o}", "трудится {o:ablt}",
-                 "занимается ремеслом {o:gent}"),
+                 "занимается ремеслом {o:gent}",
+                 "— {o} по роду занятий", "[занят|занята|занято] ремеслом {o:gent}",
+                 "кормится ремеслом {o:gent}", "[избрал|избрала|избрало] ремесло {o:gent}"),
     "born_in": ("[родился|родилась|родилось] {в o:loct}", "родом {из o:gent}",
                 "[появился|появилась|появилось] на свет {в o:loct}",
                 "— [уроженец|уроженка|уроженец] {o:gent}",
@@ -80,25 +86,46 @@ FORWARD: dict[str, tuple[str, ...]] = {
                    "[сведущ|сведуща|сведуще] {в o:loct}", "хорошо разбирается {в o:loct}"),
     "ancestor_of": ("— предок {o:gent}", "— [один|одна|одно] из предков {o:gent}",
                     "приходится предком {o:datv}", "стоит в родословной {o:gent}",
-                    "числит {o:accs} среди своих потомков"),
+                    "числит {o:accs} среди своих потомков",
+                    "входит в число предков {o:gent}", "числится среди предков {o:gent}",
+                    "значится в родословной {o:gent}",
+                    "— [прародитель|прародительница|прародитель] {o:gent}"),
     "descendant_of": ("— потомок {o:gent}", "происходит от {o:gent}", "ведёт род от {o:gent}",
-                      "приходится потомком {o:datv}", "числит {o:accs} среди своих предков"),
+                      "приходится потомком {o:datv}", "числит {o:accs} среди своих предков",
+                      "— [один|одна|одно] из потомков {o:gent}", "входит в число потомков {o:gent}",
+                      "числится среди потомков {o:gent}", "происходит из рода {o:gent}",
+                      "ведёт своё происхождение от {o:gent}"),
     "older_than": ("старше {o:gent}", "[родился|родилась|родилось] раньше {o:gent}",
                    "[появился|появилась|появилось] на свет раньше {o:gent}",
-                   "по возрасту старше {o:gent}"),
+                   "по возрасту старше {o:gent}",
+                   "[родился|родилась|родилось] прежде {o:gent}", "годами старше {o:gent}",
+                   "[появился|появилась|появилось] на свет прежде {o:gent}"),
     "younger_than": ("младше {o:gent}", "моложе {o:gent}",
                      "[родился|родилась|родилось] позже {o:gent}",
                      "[появился|появилась|появилось] на свет позже {o:gent}",
-                     "по возрасту младше {o:gent}"),
+                     "по возрасту младше {o:gent}",
+                     "[родился|родилась|родилось] после {o:gent}",
+                     "годами младше {o:gent}"),
     "neighbour_of": ("— [сосед|соседка|сосед] {o:gent}", "живёт по соседству {с o:ablt}",
-                     "живёт рядом {с o:ablt}", "соседствует {с o:ablt}"),
+                     "живёт рядом {с o:ablt}", "соседствует {с o:ablt}",
+                     "живёт бок о бок {с o:ablt}", "живёт неподалёку от {o:gent}",
+                     "приходится [соседом|соседкой|соседом] {o:datv}",
+                     "считает {o:accs} <своим соседом|своей соседкой|своим соседом>",
+                     "живёт в соседстве {с o:ablt}"),
     "mentor_of": ("— [наставник|наставница|наставник] {o:gent}", "наставляет {o:accs}",
-                  "учит {o:accs}", "обучает {o:accs}", "[взял|взяла|взяло] {o:accs} в ученики"),
+                  "учит {o:accs}", "обучает {o:accs}", "[взял|взяла|взяло] {o:accs} в ученики",
+                  "передаёт опыт {o:datv}", "— [учитель|учительница|учитель] {o:gent}",
+                  "держит {o:accs} в учениках", "приходится [наставником|наставницей|наставником] {o:datv}"),
     "apprentice_of": ("— [ученик|ученица|ученик] {o:gent}", "учится у {o:gent}",
                       "учится ремеслу у {o:gent}", "перенимает опыт у {o:gent}",
-                      "ходит в учениках у {o:gent}"),
+                      "ходит в учениках у {o:gent}",
+                      "[взят|взята|взято] в ученики {o:ablt}",
+                      "приходится [учеником|ученицей|учеником] {o:datv}", "набирается опыта у {o:gent}",
+                      "обучается у {o:gent}", "состоит в учениках у {o:gent}"),
     "friend_of": ("дружит {с o:ablt}", "— [друг|подруга|друг] {o:gent}",
-                  "водит дружбу {с o:ablt}", "считает {o:accs} <своим другом|своей подругой|своим другом>"),
+                  "водит дружбу {с o:ablt}", "считает {o:accs} <своим другом|своей подругой|своим другом>",
+                  "[дружен|дружна|дружно] {с o:ablt}", "приходится [другом|подругой|другом] {o:datv}",
+                  "поддерживает дружбу {с o:ablt}", "состоит в дружбе {с o:ablt}"),
     "lies_in": ("лежит {в o:loct}", "[расположен|расположена|расположено] {в o:loct}",
                 "входит {в o:accs}", "— часть {o:gent}", "относится к области {o}"),
     "population": ("насчитывает {o:n:житель}", "имеет население в {o:n:житель:accs}",
@@ -113,15 +140,29 @@ FORWARD: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # Said of a link's object, `{s}` the link's subject.
 REVERSE: dict[str, tuple[str, ...]] = {
-    "ancestor_of": ("происходит от {s:gent}", "— потомок {s:gent}", "ведёт род от {s:gent}"),
-    "descendant_of": ("— предок {s:gent}", "числит {s:accs} среди своих потомков"),
-    "older_than": ("младше {s:gent}", "[родился|родилась|родилось] позже {s:gent}"),
-    "younger_than": ("старше {s:gent}", "[родился|родилась|родилось] раньше {s:gent}"),
-    "neighbour_of": ("— [сосед|соседка|сосед] {s:gent}", "живёт по соседству {с s:ablt}"),
+    "ancestor_of": ("происходит от {s:gent}", "— потомок {s:gent}", "ведёт род от {s:gent}",
+                    "— [один|одна|одно] из потомков {s:gent}", "приходится потомком {s:datv}",
+                    "входит в число потомков {s:gent}"),
+    "descendant_of": ("— предок {s:gent}", "числит {s:accs} среди своих потомков",
+                      "— [один|одна|одно] из предков {s:gent}", "приходится предком {s:datv}",
+                      "входит в число предков {s:gent}"),
+    "older_than": ("младше {s:gent}", "[родился|родилась|родилось] позже {s:gent}",
+                   "моложе {s:gent}", "[появился|появилась|появилось] на свет позже {s:gent}",
+                   "по возрасту младше {s:gent}"),
+    "younger_than": ("старше {s:gent}", "[родился|родилась|родилось] раньше {s:gent}",
+                     "по возрасту старше {s:gent}", "[родился|родилась|родилось] прежде {s:gent}",
+                     "[появился|появилась|появилось] на свет раньше {s:gent}"),
+    "neighbour_of": ("— [сосед|соседка|сосед] {s:gent}", "живёт по соседству {с s:ablt}",
+                     "живёт рядом {с s:ablt}", "соседствует {с s:ablt}", "живёт бок о бок {с s:ablt}"),
     "mentor_of": ("— [ученик|ученица|ученик] {s:gent}", "учится у {s:gent}",
-                  "перенимает опыт у {s:gent}"),
-    "apprentice_of": ("— [наставник|наставница|наставник] {s:gent}", "учит {s:accs}"),
-    "friend_of": ("дружит {с s:ablt}", "— [друг|подруга|друг] {s:gent}"),
+                  "перенимает опыт у {s:gent}",
+                  "ходит в учениках у {s:gent}", "обучается у {s:gent}",
+                  "приходится [учеником|ученицей|учеником] {s:datv}"),
+    "apprentice_of": ("— [наставник|наставница|наставник] {s:gent}", "учит {s:accs}",
+                      "наставляет {s:accs}", "обучает {s:accs}", "передаёт опыт {s:datv}"),
+    "friend_of": ("дружит {с s:ablt}", "— [друг|подруга|друг] {s:gent}",
+                  "водит дружбу {с s:ablt}", "[дружен|дружна|дружно] {с s:ablt}",
+                  "поддерживает дружбу {с s:ablt}"),
 }  # fmt: skip
 # Pairs said in one predicate (see base.PAIRS): `{a}` the first fact's object, `{b}` the second's.
 PAIRED: dict[str, tuple[str, ...]] = {
@@ -134,9 +175,43 @@ PAIRED: dict[str, tuple[str, ...]] = {
                             "[поселился|поселилась|поселилось] {в a:loct} в {b} году",
                             "[перебрался|перебралась|перебралось] {в a:accs} в {b} году"),
 }  # fmt: skip
+# A being's properties said of it: `{p}` the words agreeing with it (one, or several
+# joined), `{p:ablt}` the same in the instrumental; every one says only that they hold.
+HAS_PROPS = ("{p}", "от природы {p}", "по своей природе {p}", "{p} от природы",
+             "по природе своей {p}", "{p} по своей сути", "по сути своей {p}", "всегда {p}",
+             "является {p:ablt}", "[был|была|было] и остаётся {p:ablt}", "от рождения {p}",
+             "неизменно {p}", "по праву считается {p:ablt}", "{p} по самой своей природе",
+             "{p} от рождения", "по природе {p}", "{p} по природе", "с рождения {p}",
+             "— существо {p:neut}", "неизменно остаётся {p:ablt}")  # fmt: skip
+# ... and that one does not hold (`{p}` one property).
+LACKS_PROP = ("не {p}", "вовсе не {p}", "никогда не бывает {p:ablt}", "отнюдь не {p}",
+              "ничуть не {p}", "нисколько не {p}", "совсем не {p}", "не является {p:ablt}",
+              "от природы не {p}", "по природе своей не {p}")  # fmt: skip
+# ... that none of several holds (`{ni}`: "ни A, ни B"; `{ne}`: "не A и не B").
+LACKS_PROPS = ("{ni}", "{ne}", "никогда не бывает {ni:ablt}", "не является {ni:ablt}",
+               "вовсе {ne}", "от природы {ne}", "по своей природе {ne}", "отнюдь {ne}")  # fmt: skip
+# A fact stated as what the reasoning after it shows.
+CLAIM = ("{C}.", "{C}, и вот почему.", "Можно показать, что {c}.", "Покажем, что {c}.",
+         "Заметим, что {c}.", "Как мы увидим, {c}.", "Докажем, что {c}.", "{C}; покажем почему.",
+         "Нетрудно вывести, что {c}.", "Из законов мира вытекает, что {c}.",
+         "{C}, и это можно доказать.", "Ниже показано, что {c}.")  # fmt: skip
+# What a step concludes, led in.
+THEN = ("Следовательно,", "Значит,", "Отсюда следует, что", "Поэтому", "Итак,", "Стало быть,",
+        "Выходит, что", "Из этого следует, что", "Таким образом,", "А значит,", "Получаем:",
+        "Тем самым", "Из этого вытекает, что", "Вывод ясен:")  # fmt: skip
 OPENERS = ("По записям переписи, ", "Согласно реестру, ", "Как сказано в приходской книге, ",
            "По словам местных жителей, ", "По данным реестра, ", "В летописи отмечено, что ",
-           "Как говорят знающие эту семью, ")  # fmt: skip
+           "Как говорят знающие эту семью, ", "Как записано в городской книге, ",
+           "По сведениям старосты, ", "В реестре значится, что ", "Соседи рассказывают, что ",
+           "Если верить записям, ", "По данным переписи, ", "Судя по записям, ",
+           "В приходских записях говорится, что ")  # fmt: skip
+# A symmetric link said of both beings at once (`[...|...]`: two women, or not).
+BOTH = {
+    "neighbour_of": ("{pair} — [соседи|соседки]", "{pair} живут по соседству",
+                     "{pair} соседствуют", "{pair} живут бок о бок", "{pair} живут рядом"),
+    "friend_of": ("{pair} дружат", "{pair} — [друзья|подруги]", "{pair} водят дружбу",
+                  "{pair} дружны", "Между {s:ablt} и {o:ablt} — дружба"),
+}  # fmt: skip
 
 
 def _has_verb(pattern: str) -> bool:
@@ -168,7 +243,10 @@ FIRST_PERSON = {
     "учит": "учу", "обучает": "обучаю", "учится": "учусь", "перенимает": "перенимаю",
     "ходит": "хожу", "дружит": "дружу", "водит": "вожу", "считает": "считаю",
     "бывает": "бываю", "лежит": "лежу", "существует": "существую",
-    "насчитывает": "насчитываю", "поднимается": "поднимаюсь",
+    "насчитывает": "насчитываю", "поднимается": "поднимаюсь", "остаётся": "остаюсь",
+    "считается": "считаюсь", "числится": "числюсь", "значится": "значусь",
+    "передаёт": "передаю", "набирается": "набираюсь", "обучается": "обучаюсь", "состоит": "состою",
+    "поддерживает": "поддерживаю", "кормится": "кормлюсь",
 }  # fmt: skip
 VERBLESS = {p for bank in (*FORWARD.values(), *REVERSE.values(), *PAIRED.values()) for p in bank
             if not p.startswith("— ") and not _has_verb(p)}  # fmt: skip
@@ -201,12 +279,55 @@ class RussianSay(Say):
         self.names: dict[str, str] = (world.names.get("ru", {}) if world is not None else {}) or {}
         self._verbless: set[str] = set()  # predicates without a verb ("ядовита", "старше Бриса")
 
+    def paragraph(self, subject: str, facts: Any, **kw: Any) -> str:
+        """The sentences as one text, now and then two short ones about different
+        beings joined with "а" ("Грима старше Бриса, а Брис дружит с Ханной")."""
+        self._subject_of: dict[str, str] = {}
+        out: list[str] = []
+        joined = False
+        for text in self.sentences(subject, facts, **kw):
+            prev = out[-1] if out else ""
+            a, b = self._subject_of.get(prev), self._subject_of.get(text)
+            if (not joined and a and b and a != b and _joinable(prev) and _joinable(text)
+                    and not text.startswith(tuple(cap(p) for p in PRONOUN.values()))
+                    and self.rng.random() < 0.4):  # fmt: skip
+                lead = next((o for o in OPENERS if text.startswith(o)), None)
+                rest = text[:1].lower() + text[1:] if lead else text
+                both = f"{prev[:-1]}, а {rest}"
+                if self._fresh(both):
+                    out[-1], joined = both, True
+                    continue
+            out.append(text)
+            joined = False
+        return " ".join(out)
+
     def _say_once(self, subject: str, groups: list[Group]) -> str:
+        text = self._say_once_(subject, groups)
+        if hasattr(self, "_subject_of"):
+            self._subject_of[text] = subject
+        return text
+
+    def _say_once_(self, subject: str, groups: list[Group]) -> str:
+        if len(groups) == 1 and len(groups[0].facts) == 1 and groups[0].rel in BOTH:
+            if self.rng.random() < 0.3:  # "Грима и Брис — соседи"
+                text = self._both(groups[0].facts[0])
+                if self._fresh(text):
+                    self._mentioned.add(subject)
+                    return text
         self._in_sentence = True
         try:
             return super()._say_once(subject, groups)
         finally:
             self._in_sentence = False
+
+    def _both(self, fact: Triple) -> str:
+        """A symmetric link said of both at once: "Грима и Брис живут по соседству"."""
+        s, r, o = fact
+        pair = f"{self.name(s)} и {self.name(o)}"
+        women = self.gender(s) == self.gender(o) == "femn"
+        text = self.pick(BOTH[r]).replace("{pair}", pair).replace("{s:ablt}", self.name(s, "ablt"))
+        text = text.replace("{o:ablt}", self.name(o, "ablt"))
+        return cap(re.sub(r"\[([^\]]*)\]", lambda m: m.group(1).split("|")[women], text)) + "."
 
     # -- names, gender, pronouns ---------------------------------------------------------
 
@@ -338,23 +459,22 @@ class RussianSay(Say):
         if any(forms.ru_property(self.world, self.names, p) for p in props):
             return forms.ru_properties(self, subj, rel, props)
         words, noun = self._adjs(subj, props)
-        if rel == "is":
-            w = join_ru(words)
-            if noun:
-                return f"— {w}"
-            return self.pick(w, w, f"от природы {w}", f"по своей природе {w}")
-        if len(props) == 1:
-            ablt = self._adjs(subj, props, "ablt")[0][0]
-            return self.pick(f"не {words[0]}", f"вовсе не {words[0]}",
-                             f"никогда не бывает {ablt}")  # fmt: skip
+        if noun:  # a user world's property without a Russian adjective
+            return f"— {join_ru(words)}" if rel == "is" else "не " + " и не ".join(words)
         ablt = self._adjs(subj, props, "ablt")[0]
-        return self.pick(
-            "ни " + ", ни ".join(words),
-            " и ".join("не " + w for w in words)
-            if len(words) == 2
-            else "ни " + ", ни ".join(words),
-            "никогда не бывает ни " + ", ни ".join(ablt),
-        )
+        g = self.gender(subj)
+        if rel == "is":
+            pattern = self.pick(HAS_PROPS)
+            if "{p:neut}" in pattern:  # "— существо ядовитое и полосатое"
+                neut = join_ru([grammar.adj(p, "neut", self.names) for p in props])
+                pattern = pattern.replace("{p:neut}", neut)
+            return _props_said(pattern, g, join_ru(words), join_ru(ablt))
+        if len(props) == 1:
+            return _props_said(self.pick(LACKS_PROP), g, words[0], ablt[0])
+        ne = "не " + ", не ".join(words[:-1]) + " и не " + words[-1]
+        pattern = self.pick(LACKS_PROPS).replace("{ne}", ne)
+        pattern = pattern.replace("{ni:ablt}", "ни " + ", ни ".join(ablt))
+        return pattern.replace("{ni}", "ни " + ", ни ".join(words))
 
     def _via_kind(self, subj: str, rel: str, props: list[str], kind: str) -> str:
         """Properties with the kind that gives them: "ядовита, как и всякий вумпус"."""
@@ -363,7 +483,10 @@ class RussianSay(Say):
         every = _by_gender("всякий|всякая|всякое", self.gender(kind))
         return self.pick(f"{body}, как и {every} {k}", f"{body}, как и все {self.ru(kind, 'nomn', 'plur')}",
                          f"{body}, как и положено {self.ru(kind, 'datv')}",
-                         f"{body}, поскольку относится к {self.ru(kind, 'datv', 'plur')}")  # fmt: skip
+                         f"{body}, поскольку относится к {self.ru(kind, 'datv', 'plur')}",
+                         f"{body}, как и прочие {self.ru(kind, 'nomn', 'plur')}",
+                         f"{body}, что свойственно всем {self.ru(kind, 'datv', 'plur')}",
+                         f"{body}, будучи {self.ru(kind, 'ablt')}")  # fmt: skip
 
     def _forward(self, f: Triple) -> str:
         s, r, o = f
@@ -455,23 +578,85 @@ class RussianSay(Say):
         verb = forms.ru_property(self.world, self.names, obj) if rel != "is_a" else None
         if verb:
             return forms.ru_kind_clause(self, kind, rel, obj, verb)
-        k_pl = self.ru(kind, "nomn", "plur")
         if rel == "is_a":
+            k_pl = self.ru(kind, "nomn", "plur")
+            o_pl = lambda case: self.ru(obj, case, "plur")  # noqa: E731
             return self.pick(f"{self._every(kind)} — {self.ru(obj)}",
-                             f"все {k_pl} — {self.ru(obj, 'nomn', 'plur')}",
-                             f"{k_pl} — разновидность {self.ru(obj, 'gent', 'plur')}",
+                             f"все {k_pl} — {o_pl('nomn')}",
+                             f"{k_pl} — разновидность {o_pl('gent')}",
                              f"{self._every(kind, 'любой')} — также {self.ru(obj)}",
-                             f"{self._every(kind, 'всякий')} является {self.ru(obj, 'ablt')}")  # fmt: skip
+                             f"{self._every(kind, 'всякий')} является {self.ru(obj, 'ablt')}",
+                             f"{k_pl} относятся к {o_pl('datv')}",
+                             f"{self._every(kind)} принадлежит к {o_pl('datv')}",
+                             f"{k_pl} — один из видов {o_pl('gent')}",
+                             f"{k_pl} входят в число {o_pl('gent')}",
+                             f"{k_pl} — это особый род {o_pl('gent')}",
+                             f"{k_pl} — подвид {o_pl('gent')}",
+                             f"{self.ru(kind)} — одна из разновидностей {o_pl('gent')}")  # fmt: skip
+        return self.kind_props(kind, rel, [obj])
+
+    def kind_props(self, kind: str, rel: str, props: list[str]) -> str:
+        """What every member of a kind is (`rel` "is") or is not ("not:is"), several
+        properties at once: "все лермусы полосатые и быстрые", "среди лермусов нет ни
+        робких, ни громких" (a property said by a verb or a noun: one clause each)."""
+        if any(forms.ru_property(self.world, self.names, p) for p in props) or any(
+            grammar.lookup(p, self.names)[1] != "adj"
+            and not morph.is_adjective(grammar.lookup(p, self.names)[0])
+            for p in props
+        ):
+            return join_ru([self._kind_prop(kind, rel, p) for p in props])
+        k_pl, k_gent = self.ru(kind, "nomn", "plur"), self.ru(kind, "gent", "plur")
+        short = all(grammar.has_short(p) for p in props)
+
+        def words(number: str, case: str = "nomn", short_ok: bool = True) -> list[str]:
+            return [grammar.adj(p, kind, self.names, case, number, short and short_ok)
+                    for p in props]  # fmt: skip
+
+        one, full, plur = words("sing"), words("sing", short_ok=False), words("plur")
+        ablt, ablt_pl = words("sing", "ablt"), words("plur", "ablt")
+        gent_pl = words("plur", "gent")
+        neut = [grammar.adj(p, "neut", self.names) for p in props]
+        if rel == "is":
+            o, f, pl = join_ru(one), join_ru(full), join_ru(plur)
+            return self.pick(f"{self._every(kind)} {o}", f"все {k_pl} {pl}", f"{k_pl} {pl}",
+                             f"{self._every(kind, 'любой')} {f}", f"{self._every(kind, 'всякий')} {o}",
+                             f"{k_pl} всегда {pl}", f"{k_pl} {pl} без исключения",
+                             f"{k_pl} {pl} от природы", f"все без исключения {k_pl} {pl}",
+                             f"{self._every(kind, 'всякий')} по своей природе {o}", f"все до единого {k_pl} {pl}",
+                             f"быть {self.ru(kind, 'ablt')} — значит быть {join_ru(ablt)}",
+                             f"{k_pl} неизменно {pl}",
+                             f"{k_pl} — существа {join_ru(words('plur', short_ok=False))}",
+                             f"{self._every(kind)} — существо {join_ru(neut)}")  # fmt: skip
+        none = self._every(kind, "ни один")
+        if len(props) == 1:
+            return self.pick(f"{none} не {one[0]}", f"{k_pl} никогда не бывают {ablt_pl[0]}",
+                             f"{k_pl} не {plur[0]}", f"{none} не бывает {ablt[0]}",
+                             f"ни один из {k_gent} не {one[0]}", f"среди {k_gent} нет {gent_pl[0]}",
+                             f"{k_pl} по своей природе не {plur[0]}",
+                             f"не бывает {gent_pl[0]} {k_gent}", f"{k_pl} вовсе не {plur[0]}",
+                             f"{gent_pl[0]} {k_gent} не бывает")  # fmt: skip
+
+        def ne(ws: list[str]) -> str:
+            return "не " + ", не ".join(ws[:-1]) + " и не " + ws[-1]
+
+        def ni(ws: list[str]) -> str:
+            return "ни " + ", ни ".join(ws)
+
+        return self.pick(f"{none} не бывает {ni(ablt)}", f"{k_pl} не бывают {ni(ablt_pl)}",
+                         f"{k_pl} {ne(plur)}", f"{none} {ne(one)}", f"среди {k_gent} нет {ni(gent_pl)}",
+                         f"{k_pl} никогда не бывают {ni(ablt_pl)}")  # fmt: skip
+
+    def _kind_prop(self, kind: str, rel: str, obj: str) -> str:
+        """One property of a kind's members said by a verb or a noun."""
+        verb = forms.ru_property(self.world, self.names, obj)
+        if verb:
+            return forms.ru_kind_clause(self, kind, rel, obj, verb)
+        k_pl = self.ru(kind, "nomn", "plur")
         one = grammar.pred(obj, kind, self.names, short=True).removeprefix("— ")
-        full = grammar.pred(obj, kind, self.names).removeprefix("— ")
         plur = grammar.pred(obj, kind, self.names, number="plur", short=True).removeprefix("— ")
         if rel == "is":
-            return self.pick(f"{self._every(kind)} {one}", f"все {k_pl} {plur}",
-                             f"{k_pl} {plur}", f"{self._every(kind, 'любой')} {full}")  # fmt: skip
-        ablt = self._adjs(kind, [obj], "ablt")[0][0]
-        return self.pick(f"{self._every(kind, 'ни один')} не {one}",
-                         f"{k_pl} никогда не бывают {grammar.adj(obj, kind, self.names, 'ablt', 'plur')}",
-                         f"{k_pl} не {plur}", f"{self._every(kind, 'ни один')} не бывает {ablt}")  # fmt: skip
+            return self.pick(f"{self._every(kind)} {one}", f"все {k_pl} {plur}")
+        return self.pick(f"{self._every(kind, 'ни один')} не {one}", f"{k_pl} не {plur}")
 
     def _rel(self, r: str, s: str, o: str) -> str:
         """A relation between two ids (or variables) in its one plain wording."""
@@ -570,14 +755,24 @@ class RussianSay(Say):
         if kind == "taxonomy":
             k, parent = uses[0][2], d[2]
             given, kc = self.clause(tuple(uses[0])), self.kind_clause(k, "is_a", parent)
+            then = self.pick(THEN)
             return self.pick(f"Поскольку {given}, а {kc}, {got}.",
-                             f"{cap(given)}; {kc}, так что {got}.")  # fmt: skip
+                             f"{cap(given)}; {kc}, так что {got}.",
+                             f"{cap(given)}, а {kc}. {then} {got}.",
+                             f"Так как {kc}, а {given}, {got}.")  # fmt: skip
         if kind in ("property", "negative"):
             k = uses[0][2]
             kc = self.kind_clause(k, "is" if kind == "property" else "not:is", d[2])
             given = self.clause(tuple(uses[0]))
-            return self.pick(f"{cap(given)}, а {kc}. Следовательно, {got}.",
-                             f"Поскольку {given}, а {kc}, {got}.")  # fmt: skip
+            then = self.pick(THEN)
+            so = self.pick("так что", "а потому", "поэтому", "значит")
+            return self.pick(f"{cap(given)}, а {kc}. {then} {got}.",
+                             f"Поскольку {given}, а {kc}, {got}.",
+                             f"{cap(kc)}, а {given}. {then} {got}.",
+                             f"{cap(given)}. {cap(kc)}. {then} {got}.",
+                             f"Так как {kc}, а {given}, {got}.",
+                             f"{cap(kc)}; {given}, {so} {got}.",
+                             f"{cap(given)}, и раз {kc}, то {got}.")  # fmt: skip
         if kind == "transitive":
             a, b = (self.clause(tuple(u)) for u in uses)
             how = self.pick("следуя по цепочке, получаем:", "значит, по транзитивности,",
@@ -593,6 +788,16 @@ class RussianSay(Say):
         used = join_ru([self.clause(tuple(u)) for u in uses])
         return self.pick(f"Мы знаем, что {used}; по одному из правил мира {got}.",
                          f"Поскольку {used}, правило мира даёт: {got}.")  # fmt: skip
+
+    def claim(self, fact: Any) -> str:
+        """A fact a document goes on to show, as a sentence that says so (in words not
+        said before in the document)."""
+
+        def make() -> str:
+            c = self.clause(tuple(fact))
+            return self.pick(CLAIM).replace("{C}", cap(c)).replace("{c}", c)
+
+        return self.fresh(make)
 
     # -- answers -------------------------------------------------------------------------
 
@@ -613,6 +818,24 @@ def _ru_derived(ident: str, case: str, number: str) -> str:
 @lru_cache(maxsize=262144)
 def _gender_derived(ident: str) -> str:
     return grammar.gender(ident, {})
+
+
+def _props_said(pattern: str, g: str, words: str, ablt: str) -> str:
+    """A property pattern filled: `{p}` the words, `{p:ablt}` in the instrumental,
+    `[был|была|было]` agreeing with the subject's gender `g`."""
+    pattern = re.sub(r"\[([^\]]*)\]", lambda m: _by_gender(m.group(1), g), pattern)
+    return pattern.replace("{p:ablt}", ablt).replace("{p}", words)
+
+
+def _joinable(text: str) -> bool:
+    """A short sentence of one clause: one that may join another with "а"."""
+    body = text[:-1]
+    return (
+        text.endswith(".")
+        and not any(c in body for c in ".;:?!—")
+        and ", а " not in body
+        and len(text.split()) <= 9
+    )
 
 
 def _by_gender(forms: str, g: str) -> str:
@@ -689,11 +912,25 @@ ASK: dict[str, tuple[str, ...]] = {
                     "Какова высота {s:gent} над уровнем моря?"),
 }  # fmt: skip
 ASK_MANY = {
-    "speaks": ("Какие языки знает {s}?", "Назовите языки, на которых говорит {s}."),
-    "skilled_in": ("Какими ремёслами владеет {s}? Назовите их.",
-                   "Назовите ремёсла, которыми владеет {s}."),
+    "speaks": ("Какие языки знает {s}?", "Назовите языки, на которых говорит {s}.",
+               "На каких языках говорит {s}?", "Какими языками владеет {s}?"),
+    "skilled_in": ("Какими ремёслами владеет {s}?", "Назовите ремёсла, которыми владеет {s}.",
+                   "В каких ремёслах [сведущ|сведуща|сведуще] {s}?", "Какие ремёсла знает {s}?"),
 }  # fmt: skip
 UNITS = {"height_cm": "см", "weight_kg": "кг", "elevation_m": "м"}
+# A being's traits asked at once (the answer states them).
+ASK_TRAITS = ("Какими свойствами обладает {s}?", "Что можно сказать о природе {s:gent}?",
+              "Опишите природу {s:gent}.", "[Каков|Какова|Каково] {s} по своей природе?",
+              "Что известно о свойствах {s:gent}?", "Какие черты присущи {s:datv}, а какие нет?",
+              "Опишите {s:accs}: каковы [его|её|его] свойства?",
+              "Что за нрав и облик у {s:gent}?")  # fmt: skip
+# Whether one property holds, asked (`{p}` agreeing with the being, `{p:ablt}`).
+ASK_PROP = ("Верно ли, что {s} {p}?", "{P} ли {s}?", "Правда ли, что {s} {p}?",
+            "Можно ли сказать, что {s} {p}?", "Является ли {s} {p:ablt}?",
+            "Да или нет: {s} {p}?", "Скажите, {p} ли {s}?", "Так ли, что {s} {p}?")  # fmt: skip
+# Said before a question (its first letter then lower case); never before "Назовите".
+ASK_LEAD = ("", "", "", "", "Скажите, ", "А знаете ли вы, ", "Ещё вопрос: ", "Интересно, ",
+            "Помните ли вы, ", "Попробуйте ответить: ")  # fmt: skip
 
 
 def _first_person(pred: str) -> str:
@@ -719,7 +956,13 @@ def _ask(self: RussianSay, fact: Triple) -> tuple[str, str]:
     s, r, o = (str(x) for x in fact)
     if r in ("is", "not:is"):
         adj = grammar.pred(o, s, self.names, short=True).removeprefix("— ")
-        q = self.pick(f"Верно ли, что {self.name(s)} {adj}?", f"{cap(adj)} ли {self.name(s)}?")
+        text, role = grammar.lookup(o, self.names)
+        if o in grammar.STATES_RU or (role != "adj" and not morph.is_adjective(text)):
+            q = self.pick(f"Верно ли, что {self.name(s)} {adj}?", f"{cap(adj)} ли {self.name(s)}?")
+        else:
+            ablt = grammar.adj(o, s, self.names, "ablt")
+            q = self.pick(ASK_PROP).replace("{p:ablt}", ablt).replace("{P}", cap(adj))
+            q = q.replace("{p}", adj).replace("{s}", self.name(s))
         return q, "Да" if r == "is" else "Нет"
     bank = ASK.get(r)
     if bank is None:
@@ -727,7 +970,11 @@ def _ask(self: RussianSay, fact: Triple) -> tuple[str, str]:
         if q is not None:
             return q, self.ru(o)
         return f"Каков признак «{self._label(r)}» у {self.ru(s, 'gent')}?", self.ru(o)
-    return self._fill(self.pick(bank), s, s=s), _short_answer(self, r, [o])
+    q = self._fill(self.pick(bank), s, s=s)
+    lead = self.pick(ASK_LEAD) if not q.startswith("Назовите") else ""
+    if lead:
+        q = lead + q[:1].lower() + q[1:]
+    return q, _short_answer(self, r, [o])
 
 
 def _blank(self: RussianSay, fact: Triple, gap: str = "____") -> tuple[str, str]:
@@ -806,6 +1053,16 @@ def _questions(self: RussianSay, facts: list) -> list[tuple[str, str, list]]:
     for f in facts:
         s, r = str(f[0]), str(f[1])
         group = [f]
+        if r in ("is", "not:is"):  # a being's traits: one question, the answer states them
+            if (s, "is") in seen:
+                continue
+            seen.add((s, "is"))
+            group = [g for g in facts if str(g[0]) == s and str(g[1]) in ("is", "not:is")]
+            if len(group) > 1:
+                q = self._fill(self.pick(ASK_TRAITS), s, s=s)
+                self._fresh(q)
+                out.append((q, self.paragraph(s, group), [list(g) for g in group]))
+                continue
         if r in ASK_MANY:
             if (s, r) in seen:
                 continue
@@ -815,9 +1072,10 @@ def _questions(self: RussianSay, facts: list) -> list[tuple[str, str, list]]:
             q = self._fill(self.pick(ASK_MANY[r]), s, s=s)
             a = _short_answer(self, r, [str(g[2]) for g in group])
         else:
-            for _ in range(4):
+            for _ in range(8):  # a question not asked before, whatever its lead-in
                 q, a = self.ask(f)
-                if self._fresh(q):
+                lead = next((x for x in ASK_LEAD if x and q.startswith(x)), "")
+                if self._fresh(cap(q[len(lead) :])):
                     break
             else:  # a second mentor, a third friend: asked as yes or no, with its object
                 q, a = f"Верно ли, что {self.clause(tuple(str(x) for x in f))}?", "Да"
@@ -885,7 +1143,12 @@ def _ask_property(self: RussianSay, subject: str, prop: str) -> str:
     """Whether a property holds of a being, asked: "Плавает ли Пингу?"."""
     n, p = self.name(subject), _property_pred(self, prop, subject=subject)
     return self.pick(f"{cap(p)} ли {n}?", f"Да, нет или неизвестно: {n} {p}.",
-                     f"Исходя из известного, {p} ли {n}?", f"Следует ли из известного, что {n} {p}?")  # fmt: skip
+                     f"Исходя из известного, {p} ли {n}?", f"Следует ли из известного, что {n} {p}?",
+                     f"Верно ли, что {n} {p}?", f"Можно ли сказать, что {n} {p}?",
+                     f"Вытекает ли из известных фактов, что {n} {p}?", f"Судя по фактам, {p} ли {n}?",
+                     f"Определите, {p} ли {n}.", f"Можно ли вывести, что {n} {p}?",
+                     f"{cap(p)} ли {n}? Ответьте «да», «нет» или «неизвестно».",
+                     f"Правда ли, что {n} {p}, или это неизвестно?")  # fmt: skip
 
 
 def _inherited(self: RussianSay, kind: str, via: str, prop: str, holds: bool) -> str:
@@ -893,11 +1156,124 @@ def _inherited(self: RussianSay, kind: str, via: str, prop: str, holds: bool) ->
     every = _by_gender("всякий|всякая|всякое", self.gender(via))
     one = _property_pred(self, prop, holds, subject=kind)
     many = _property_pred(self, prop, holds, True, subject=kind)
+    ks, vs = self.ru(kind, "nomn", "plur"), self.ru(via, "nomn", "plur")
     return self.pick(f"Как и {every} {self.ru(via)}, {self.ru(kind)} {one}.",
-                     f"Будучи {self.ru(via, 'ablt', 'plur')}, {self.ru(kind, 'nomn', 'plur')} тоже {many}.")  # fmt: skip
+                     f"Будучи {self.ru(via, 'ablt', 'plur')}, {ks} тоже {many}.",
+                     f"Как и все {vs}, {ks} {many}.", f"{cap(ks)} {many}, как и все {vs}.",
+                     f"{cap(self._every(kind))} {one}, поскольку относится к {self.ru(via, 'datv', 'plur')}.")  # fmt: skip
+
+
+# What a kind takes from a wider one, several properties at once: a subject (one member,
+# every member, the kind), what they are (`{p}`) and the reason, before or after it
+# (`{v}`, `{vs}`: the wider kind, in the case the slot names).
+INHERIT_WHO = {"one": ("{каждый k}", "{всякий k}", "{любой k}", "{k}"),
+               "many": ("{ks}", "все {ks}", "{ks} все до одного")}  # fmt: skip
+NOT_INHERIT_WHO = {"one": ("{k}", "ни один {k}"), "many": ("{ks}", "{ks} все до одного")}
+INHERIT_WHY = {
+    ("one", "front"): ("Как и {всякий v}", "Как и {любой v}", "Будучи {v:ablt}",
+                       "Подобно {всякий v:datv}", "Как {v}"),
+    ("many", "front"): ("Как и все {vs}", "Как и прочие {vs}", "Будучи {vs:ablt}",
+                        "Подобно всем {vs:datv}", "Как и остальные {vs}"),
+    ("one", "back"): ("как и {всякий v}", "поскольку [он|она|оно] — {v}", "ведь [он|она|оно] — {v}",
+                      "так как относится к {vs:datv}", "будучи {v:ablt}", "как и положено {v:datv}"),
+    ("many", "back"): ("как и все {vs}", "поскольку они — {vs}", "ведь они {vs}",
+                       "так как относятся к {vs:datv}", "будучи {vs:ablt}",
+                       "как и положено {vs:datv}"),
+}  # fmt: skip
+INHERIT_WHOLE = (
+    "Что верно для {vs:gent}, верно и для {ks:gent}: они {p}.",
+    "Раз {vs} {p}, то и {ks} {p}.",
+    "{Ks} унаследовали от {vs:gent} то, что они {p}.",
+    "{Ks} — это {vs}, а значит, они {p}.",
+)
+
+
+def _inherit_sentence(self: RussianSay, kind: str, via: str, props: list[str], holds: bool) -> str:
+    """One sentence for `_inherited_all`: the properties `via` gives `kind` (or denies it)."""
+    g = self.gender(kind)
+    short = all(p in SHORT_OK for p in props) and self.rng.random() < 0.6
+
+    def said(number: str, case: str = "nomn") -> str:
+        words = [grammar.adj(p, kind, self.names, case, number, short and case == "nomn")
+                 for p in props]  # fmt: skip
+        if holds:
+            return join_ru(words)
+        if len(words) == 1:
+            return "не " + words[0]
+        return self.pick("ни " + ", ни ".join(words),
+                         "не " + ", не ".join(words[:-1]) + " и не " + words[-1])  # fmt: skip
+
+    def said_ne(number: str) -> str:
+        words = [grammar.adj(p, kind, self.names, "nomn", number, short) for p in props]
+        if len(words) == 1:
+            return "не " + words[0]
+        return "не " + ", не ".join(words[:-1]) + " и не " + words[-1]
+
+    def pred(number: str) -> str:
+        if not holds and self.rng.random() < 0.3:
+            verb = "бывает" if number == "sing" else "бывают"
+            ablt = [grammar.adj(p, kind, self.names, "ablt", number) for p in props]
+            ni = ablt[0] if len(ablt) == 1 else "ни " + ", ни ".join(ablt)
+            return f"никогда не {verb} {ni}"
+        return said(number)
+
+    slots = {
+        "ни один {k}": self._every(kind, "ни один"),
+        "{всякий v:datv}": _by_gender("всякому|всякой|всякому", self.gender(via)) + " "
+        + self.ru(via, "datv"),
+        "{каждый k}": self._every(kind), "{всякий k}": self._every(kind, "всякий"),
+        "{любой k}": self._every(kind, "любой"), "{всякий v}": self._every(via, "всякий"),
+        "{любой v}": self._every(via, "любой"), "{Ks}": cap(self.ru(kind, "nomn", "plur")),
+        "{ks:gent}": self.ru(kind, "gent", "plur"), "{ks}": self.ru(kind, "nomn", "plur"),
+        "{k}": self.ru(kind), "{vs:gent}": self.ru(via, "gent", "plur"),
+        "{vs:datv}": self.ru(via, "datv", "plur"), "{vs:ablt}": self.ru(via, "ablt", "plur"),
+        "{vs}": self.ru(via, "nomn", "plur"), "{v:ablt}": self.ru(via, "ablt"),
+        "{v:datv}": self.ru(via, "datv"), "{v}": self.ru(via),
+    }  # fmt: skip
+    if self.rng.random() < 0.15:
+        pattern = self.pick(INHERIT_WHOLE).replace("{p}", pred("plur"))
+    else:
+        n, where = self.pick("one", "many"), self.pick("front", "back")
+        who = self.pick(INHERIT_WHO[n] if holds else NOT_INHERIT_WHO[n])
+        why = self.pick(INHERIT_WHY[(n, where)])
+        also = self.pick("", "", "тоже ", "также ") if where == "front" else ""
+        if who.startswith("ни один"):  # "ни один лермус не ...": a "не" after it
+            body = said_ne("sing") if self.rng.random() < 0.6 else pred("sing")
+            body = body.replace("никогда не", "не", 1) if body.startswith("ни ") else body
+        else:
+            body = also + pred("sing" if n == "one" else "plur")
+        pattern = f"{why}, {who} {body}." if where == "front" else f"{who} {body}, {why}."
+        pattern = re.sub(r"\[([^\]]*)\]", lambda m: _by_gender(m.group(1), g), pattern)
+    for key, value in slots.items():
+        pattern = pattern.replace(key, value)
+    return cap(pattern)
+
+
+def _inherited_all(self: RussianSay, kind: str, props: list[dict[str, Any]]) -> list[str]:
+    """What a kind takes from wider kinds, as sentences: the properties one wider kind
+    gives (or denies) said together, one sentence to each such set (a property said by
+    a verb or a noun, on its own)."""
+    sets: dict[tuple[str, bool], list[str]] = {}
+    out = []
+    for p in props:
+        name = p["name"]
+        text, role = grammar.lookup(name, self.names)
+        adjective = (role == "adj" or morph.is_adjective(text)) and not forms.ru_property(
+            self.world, self.names, name
+        )
+        if not adjective or name in grammar.STATES_RU:
+            out.append(self.inherited(kind, p["via"], name, p["holds"]))
+        else:
+            sets.setdefault((p["via"], bool(p["holds"])), []).append(name)
+    for (via, holds), names in sets.items():
+        out.append(
+            self.fresh(lambda v=via, h=holds, ns=names: _inherit_sentence(self, kind, v, ns, h))
+        )
+    return out
 
 
 RussianSay.ask = _ask
+RussianSay.inherited_all = _inherited_all
 RussianSay.property_pred = _property_pred
 RussianSay.ask_property = _ask_property
 RussianSay.inherited = _inherited
