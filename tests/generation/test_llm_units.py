@@ -1,0 +1,60 @@
+"""How a unit sizes its batches when every candidate is a model call (synth.generation.unit,
+`_llm_positions` and `_llm_draws`), and the schedule of an LLM run (small units, each
+stage ending in a tail): what makes a 600-token run ask for tens of requests."""
+
+from __future__ import annotations
+
+from synth.curriculum import load_tier
+from synth.curriculum.schedule import LLM_UNIT_TOKENS, make_schedule, unit_tokens_for
+from synth.generation.unit import LLM_PER_POSITION, LLM_ROUND, _llm_draws, _llm_positions
+
+BAND = (80, 2500)  # the structural tier's sample_tokens
+
+
+def test_first_batch_is_one_position_unless_the_unit_holds_many_longest_rows():
+    assert _llm_positions(0, 0, 120, True, BAND) == 1
+    assert _llm_positions(0, 0, 120, False, BAND) == 1
+    assert _llm_positions(0, 0, 20_000, False, BAND) == 8  # 20k / the longest row allowed
+
+
+def test_later_batches_are_what_the_remaining_tokens_need_at_the_units_row_length():
+    # 2 rows of 300 tokens kept, 900 left: 3 more rows
+    assert _llm_positions(600, 2, 1500, True, BAND) == 3
+    assert _llm_positions(600, 2, 1500, False, BAND) == 3
+    # a tail reaches its target: 100 tokens left is one more row
+    assert _llm_positions(600, 2, 700, True, BAND) == 1
+    # a unit that must stop before its target stops when under half a row is left (the
+    # row that would cross it is thrown away, the stage makes the rest up)...
+    assert _llm_positions(600, 2, 700, False, BAND) == 0
+    # ...and asks for whole rows only
+    assert _llm_positions(600, 2, 1000, False, BAND) == 1
+    assert _llm_positions(600, 2, 600, True, BAND) == 0  # target reached
+
+
+def test_draws_follow_the_templates_keep_rate_in_the_unit():
+    a, b = ("t.a", 1, False), ("t.b", 1, False)
+    # nothing seen yet: a keep rate of 1/2, two candidates per empty position
+    assert _llm_draws({a: 1, b: 2}, {a: [0, 0], b: [0, 0]}) == {a: 2, b: 4}
+    # t.a kept 1 of 9 (rate 2/11): 6 per position; t.b kept all 4 (5/6): 1 per position
+    assert _llm_draws({a: 1, b: 2}, {a: [1, 9], b: [4, 4]}) == {a: 6, b: 3}
+    # a template that never passes: at most LLM_PER_POSITION a position
+    assert _llm_draws({a: 1}, {a: [0, 200]}) == {a: LLM_PER_POSITION}
+    # never more than a round's cap in all, and at least one a group
+    many = {(f"t.{i}", 1, False): 8 for i in range(20)}
+    draws = _llm_draws(many, {g: [0, 0] for g in many})
+    assert sum(draws.values()) <= LLM_ROUND and all(n >= 1 for n in draws.values())
+
+
+def test_llm_units_are_small_and_every_stage_ends_in_a_tail():
+    tier = load_tier("structural")
+    assert unit_tokens_for(600, costly=True) == LLM_UNIT_TOKENS[0]
+    assert unit_tokens_for(10**9, costly=True) == LLM_UNIT_TOKENS[1]
+    assert unit_tokens_for(10**9) > LLM_UNIT_TOKENS[1]
+    plan = make_schedule(tier, 600, costly=True)
+    assert len(plan.units) == len(tier.stages), "a 600-token run is one small unit a stage"
+    assert all(u.tail for u in plan.units)
+    big = make_schedule(tier, 40_000, costly=True)
+    for first, last in big.stage_units:
+        assert big.units[last].tail and not any(u.tail for u in big.units[first:last])
+    # template runs keep their plan: one tail, at the end
+    assert [u.tail for u in make_schedule(tier, 40_000).units] == [False, False, True]
