@@ -5,7 +5,7 @@ stage ending in a tail): what makes a 600-token run ask for tens of requests."""
 from __future__ import annotations
 
 from synth.curriculum import load_tier
-from synth.curriculum.schedule import LLM_UNIT_TOKENS, make_schedule, unit_tokens_for
+from synth.curriculum.schedule import LLM_UNIT_TOKENS, fit_units, make_schedule, unit_tokens_for
 from synth.generation.unit import LLM_PER_POSITION, LLM_ROUND, _llm_draws, _llm_positions
 
 BAND = (80, 2500)  # the structural tier's sample_tokens
@@ -58,3 +58,22 @@ def test_llm_units_are_small_and_every_stage_ends_in_a_tail():
         assert big.units[last].tail and not any(u.tail for u in big.units[first:last])
     # template runs keep their plan: one tail, at the end
     assert [u.tail for u in make_schedule(tier, 40_000).units] == [False, False, True]
+
+
+def test_the_last_stage_aims_at_what_the_budget_still_needs():
+    from dataclasses import replace
+
+    tier = load_tier("structural")
+    plan = make_schedule(tier, 40_000, costly=True)
+    first, last = plan.stage_units[-1]
+    units = plan.units[first : last + 1]
+    planned = sum(u.tokens for u in units)
+    assert fit_units(units, planned + 50) == units  # nothing to cut
+    cut = fit_units(units, planned - 300)  # the stages before ended 300 over their shares
+    assert sum(u.tokens for u in cut) == planned - 300 and cut[-1].tail
+    assert [u.index for u in cut] == [u.index for u in units]
+    one = fit_units(units, units[0].tokens - 10)  # only part of the first unit is left
+    assert [(u.index, u.tokens, u.tail) for u in one] == [
+        (units[0].index, units[0].tokens - 10, True)
+    ]
+    assert fit_units(units, 0) == [] and fit_units([replace(units[0], tokens=5)], -3) == []

@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import overload
 
 from synth.curriculum.tier import TierConfig
@@ -220,6 +220,27 @@ def make_schedule(
         stage_units.append((first, first + n - 1))
         first += n
     return Schedule(Units(plans), ut, stage_units, stage_tokens)
+
+
+def fit_units(units: list[Unit], tokens: int) -> list[Unit]:
+    """A stage's units cut to aim at `tokens` in all: the last stage's when the stages
+    before it ended above their shares (each by less than a row), so that a costly run
+    does not realise rows only for the stage's quota to trim them. Targets are taken off
+    from the end, units left with nothing are dropped, and the last one is a tail. It
+    depends on the stages before only, so a resumed run cuts the same."""
+    excess = sum(u.tokens for u in units) - tokens
+    if excess <= 0:
+        return units
+    out = []
+    for u in reversed(units):
+        cut = min(u.tokens, excess)
+        excess -= cut
+        if u.tokens > cut:
+            out.append(replace(u, tokens=u.tokens - cut))
+    out.reverse()
+    if out:
+        out[-1] = replace(out[-1], tail=True)
+    return out
 
 
 def stage_mixes(cfg: TierConfig) -> list[dict[str, float]]:

@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from synth import __version__, gc_policy
 from synth.backends.base import add_counters, llm_summary
-from synth.curriculum.schedule import Schedule, make_schedule, stage_mixes
+from synth.curriculum.schedule import Schedule, fit_units, make_schedule, stage_mixes
 from synth.curriculum.tier import TierConfig
 from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
@@ -256,6 +256,8 @@ class _Generation:
         start = max(first, st.next_unit)
         if st.stage_kept[s] < quota and start <= last:
             planned = (plan.units[i] for i in range(start, last + 1))
+            if self.run_.config.backend != "template":  # costly rows: aim at the quota
+                planned = (u for u in fit_units(plan.units[first : last + 1], quota) if u.index >= start)
             self._consume(ex.run(planned), plan, st, s)
         st.next_unit = max(st.next_unit, last + 1)
         template = replace(plan.units[last], tail=True)
