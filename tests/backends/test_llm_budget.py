@@ -80,6 +80,28 @@ def test_the_batch_schedule_depends_on_the_units_results_only(tmp_path):
 
 
 @needs_openai
+def test_a_stopped_llm_run_resumes_to_the_same_bytes(tmp_path, monkeypatch):
+    """Stage tails, the last stage fitted to what the budget still needs and make-up
+    rounds are all decided from the saved state: a run stopped by a full disk at its
+    second unit's write resumes to the bytes of a run never stopped."""
+    from synth.errors import RunStopped
+    from synth.shards import atomic
+
+    with FakeServer() as s:
+        whole = run(tmp_path / "whole", s.url, tokens="5k")
+        out = tmp_path / "o"
+        monkeypatch.setenv(atomic.FAULT_ENV, "o/data-00000.arrow@3")  # open, unit 1, unit 2
+        monkeypatch.setattr(atomic, "_fault_counts", {})
+        with pytest.raises(RunStopped, match="it resumes from the last checkpoint"):
+            run(out, s.url, tokens="5k", checkpoint_every=0)
+        monkeypatch.delenv(atomic.FAULT_ENV)
+        m = run(out, s.url, tokens="5k")
+    assert m["status"] == "complete" and shard_bytes(out) == shard_bytes(tmp_path / "whole")
+    assert m["stages"] == whole["stages"] and m["totals"] == whole["totals"]
+    assert m["schedule"]["makeup_units"] == whole["schedule"]["makeup_units"]
+
+
+@needs_openai
 def test_progress_counts_rows_as_they_are_accepted(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(realise_mod, "PROGRESS_EVERY", 0.0)  # every reply redraws the line
     with FakeServer() as s:

@@ -77,3 +77,32 @@ def test_the_last_stage_aims_at_what_the_budget_still_needs():
         (units[0].index, units[0].tokens - 10, True)
     ]
     assert fit_units(units, 0) == [] and fit_units([replace(units[0], tokens=5)], -3) == []
+
+
+def test_live_rows_are_those_the_sample_filters_will_keep():
+    """A reply the realiser verified (its answer is right) whose worked steps are wrong is
+    rejected by the steps filter after the batch: the progress line never counts it, and
+    counting changes none of the chain's figures."""
+    from dataclasses import replace
+
+    from synth.generation.config import GenerateConfig
+    from synth.generation.resolve import make_producer
+    from synth.generation.unit import Scope
+
+    cfg = GenerateConfig(tier="structural", seed=3, progress=False, backend="openai",
+                         base_url="http://127.0.0.1:9/v1", realise="answer")  # fmt: skip
+    p = make_producer(cfg)  # (the server is never asked)
+    row, _ = p.item("structural.multi_hop", (0, 0), 3, Scope(), 1, position=0)
+    reply = row.messages[-1]["content"]
+    derived = "kremlop"  # what step 2 derives: a proof that never names it skips a step
+    assert derived in reply and reply.rstrip().endswith("Answer: False")
+    messages = [*row.messages[:-1], {"role": "assistant", "content": reply.replace(derived, "x")}]
+    wrong_steps = replace(row, messages=messages)
+    assert p.chain.check(replace(wrong_steps, text=p.fmt(messages), n_tokens=300)) == "steps_wrong"
+    p._verdict(wrong_steps, None)
+    assert (p.live_rows, p.live_tokens) == (0, 0)
+    p._verdict(row, None)
+    assert p.live_rows == 1 and p.live_tokens == p.tok.count([p.fmt(row.messages)])[0]
+    p._verdict(row, "llm_answer_wrong")
+    assert p.live_rows == 1
+    assert p.chain.seen == p.chain.kept == 0

@@ -257,7 +257,9 @@ class _Generation:
         if st.stage_kept[s] < quota and start <= last:
             planned = (plan.units[i] for i in range(start, last + 1))
             if self.run_.config.backend != "template":  # costly rows: aim at the quota
-                planned = (u for u in fit_units(plan.units[first : last + 1], quota) if u.index >= start)
+                planned = (
+                    u for u in fit_units(plan.units[first : last + 1], quota) if u.index >= start
+                )
             self._consume(ex.run(planned), plan, st, s)
         st.next_unit = max(st.next_unit, last + 1)
         template = replace(plan.units[last], tail=True)

@@ -27,7 +27,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
 
@@ -315,6 +315,7 @@ class Producer:
                     kept.append(row)
                     total += n
             self.live_rows, self.live_tokens = len(kept), total
+        self.live_rows = self.live_tokens = 0  # the run counts the unit's rows from here
         llm = diff_counters(counters_of(self.backend), llm_before)
         for r in kept:
             r.meta = {}  # what only the sample filters read; the corpus filters see shard columns
@@ -484,19 +485,21 @@ class Producer:
                     )
 
     def _verdict(self, row: Row, reason: str | None) -> None:
-        """The backend verified (reason None) or rejected a row: an accepted row counts in
-        the unit's live figures at once (its tokens as the run will count them), up to
+        """The backend verified (reason None) or rejected a row: a verified row that the
+        sample filters will keep too (a model's worked steps can still be wrong) counts in
+        the unit's live figures at once, with its tokens as the run will count them, up to
         the empty positions of its group (a spare that passes is not counted)."""
-        if reason is not None:
-            return
         room = self._room.get(id(row))
-        if room is not None:  # no more than its group has positions for
-            if room[0] <= 0:
-                return
-            room[0] -= 1
+        if reason is not None or (room is not None and room[0] <= 0):
+            return
         text = self.fmt(row.messages) if row.messages is not None else row.text
+        n = self.tok.count([text])[0]
+        if self.chain.check(replace(row, text=text, n_tokens=n)) is not None:
+            return
+        if room is not None:  # no more than its group has positions for
+            room[0] -= 1
         self.live_rows += 1
-        self.live_tokens += self.tok.count([text])[0]
+        self.live_tokens += n
 
 
 def _llm_positions(
