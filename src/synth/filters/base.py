@@ -239,6 +239,15 @@ class FilterChain:
     def keep(self, row: Row) -> bool:
         return self.reason(row) is None
 
+    def check(self, row: Row) -> str | None:
+        """What `reason` would say, with nothing counted or accepted (a filter's `reason`
+        only reads; `accept` is what records)."""
+        added = _remember((row,))
+        try:
+            return next((why for f in self.filters if (why := f.reason(row)) is not None), None)
+        finally:
+            _forget(added)
+
     def state(self) -> dict[str, Any]:
         """What the chain has learnt so far, for a resumed run: counts, examples, and each
         stateful filter's `state()` (JSON values and numpy arrays, never objects)."""

@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from synth import __version__, gc_policy
 from synth.backends.base import add_counters, llm_summary
-from synth.curriculum.schedule import Schedule, make_schedule, stage_mixes
+from synth.curriculum.schedule import Schedule, fit_units, make_schedule, stage_mixes
 from synth.curriculum.tier import TierConfig
 from synth.errors import RunStopped, UserError
 from synth.executors import LocalExecutor
@@ -152,7 +152,10 @@ class _Generation:
         from synth.generation.probes import write_probes
 
         run, cfg = self.run_, self.cfg
-        plan = make_schedule(cfg, run.budget, entities=run.active_entities, kinds=run.kinds)
+        costly = run.config.backend != "template"  # every sample a model call: smaller units
+        plan = make_schedule(
+            cfg, run.budget, entities=run.active_entities, kinds=run.kinds, costly=costly
+        )
         producer = Producer(run.setup, run.lib, run.tokenizer)
         probes = write_probes(producer, self.out / "eval", cfg, run.active_entities)
         self.eval_shards = describe_shards(self.out / "eval")  # for `synth verify`
@@ -211,16 +214,25 @@ class _Generation:
         workers = run.config.workers or (
             os.cpu_count() or 1 if run.config.backend == "template" else 1
         )
+        self._postfix = lambda: ledger_text(st.rejected, st.attempts)
         if hasattr(producer.backend, "on_progress") and workers == 1:
             from synth.backends.realise import progress_text
 
-            # the LLM part of the progress line, refreshed while a batch generates
+            # the LLM part of the progress line, refreshed while a batch generates; a unit's
+            # rows count as soon as the model's reply is verified (producer.live_*)
+            def llm_postfix(p=None, st=st):
+                rows = stage_acc.rows + producer.live_rows
+                done = st.kept_tokens + producer.live_tokens
+                p = p or producer.backend.progress()
+                llm = progress_text(p, rows, done, run.budget)
+                return f"{ledger_text(st.rejected, st.attempts)}, {llm}"
+
             def show(p, st=st):
-                bar.set_postfix_str(
-                    f"{ledger_text(st.rejected, st.attempts)}, {progress_text(p)}", refresh=True
-                )
+                bar.n = st.kept_tokens + producer.live_tokens
+                bar.set_postfix_str(llm_postfix(p), refresh=True)
 
             producer.backend.on_progress = show
+            self._postfix = llm_postfix
         self._bar, self._writer, self._stage_acc, self._plan = bar, writer, stage_acc, plan
         with gc_policy.settled(), self._executor(workers, producer) as ex:
             for s in range(st.stage, len(plan.stage_tokens)):
@@ -244,6 +256,10 @@ class _Generation:
         start = max(first, st.next_unit)
         if st.stage_kept[s] < quota and start <= last:
             planned = (plan.units[i] for i in range(start, last + 1))
+            if self.run_.config.backend != "template":  # costly rows: aim at the quota
+                planned = (
+                    u for u in fit_units(plan.units[first : last + 1], quota) if u.index >= start
+                )
             self._consume(ex.run(planned), plan, st, s)
         st.next_unit = max(st.next_unit, last + 1)
         template = replace(plan.units[last], tail=True)
@@ -325,8 +341,8 @@ class _Generation:
                 st.seconds[k] = st.seconds.get(k, 0.0) + v
             st.seconds["corpus_filters"] = st.seconds.get("corpus_filters", 0.0) + t1 - t0
             st.seconds["write"] = st.seconds.get("write", 0.0) + time.perf_counter() - t1
-            bar.update(tokens)
-            bar.set_postfix_str(ledger_text(st.rejected, st.attempts), refresh=False)
+            bar.update(st.kept_tokens - bar.n)  # (an LLM run's bar counted live rows too)
+            bar.set_postfix_str(self._postfix(), refresh=False)
             # A state that takes long to save (a 10B-token run's dedup tables) is saved
             # less often: checkpoints take at most 1/CHECKPOINT_SHARE of the time.
             wait = max(self.run_.config.checkpoint_every, CHECKPOINT_SHARE * self.checkpoint_cost)
@@ -528,6 +544,10 @@ def _progress(config: GenerateConfig, total: int):
         disable=not config.progress,
         mininterval=0.5,
         file=sys.stderr,
+        # an LLM run says its own ETA (from the acceptance rate) after the counts
+        bar_format=None
+        if config.backend == "template"
+        else "{l_bar}{bar:12}| {n_fmt}/{total_fmt} tok [{elapsed}{postfix}]",
     )
 
 

@@ -5,6 +5,20 @@ from the run's `WorkerSetup` (plain settings, the tier fitted to the world, the 
 which the parent resolved and sends to each worker; the template library and the
 tokenizer are loaded from their files in each process. Everything a unit returns (an
 Arrow table and counters) depends only on the setup and the unit.
+
+Batches. With the template backend a candidate costs a render: a unit draws BATCH
+positions at a time and cuts the last batches to what its remaining tokens need. With
+an LLM backend a candidate costs a model call (seconds on a CPU, up to `retries` + 1
+of them), and drawing 64 of them for a 600-token run's one-row stage is what made such
+a run take half an hour and write nothing. There a unit draws what its budget needs
+(`_llm_positions`): positions = remaining tokens / tokens per row kept so far (one
+position until a row is kept), and each round draws, per template, about (empty
+positions) / (its keep rate so far in this unit) candidates at once, so an engine gets
+a batch it can work on in parallel (`_fill_costly`). Every number comes from the unit's
+own rows (never from timing or the worker count), so the bytes stay those of the config.
+While a unit is made, `live_rows`/`live_tokens` count the rows it has accepted (a row
+counts as soon as the model's reply is verified): the progress line shows them before
+the unit is written.
 """
 
 from __future__ import annotations
@@ -13,7 +27,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
 
@@ -37,6 +51,10 @@ from synth.world.model import World
 BATCH = 64  # candidate rows rendered and tokenized together (a constant: part of the output)
 MIN_BATCH = 8  # the smallest batch near the end of a unit
 MAX_TRIES = 50  # consecutive rejections of one template before the run stops
+# LLM backends (see the module's note): candidates per round, per empty position at most,
+# and the keep rate assumed before a template has shown its own (kept + 1) / (drawn + 2).
+LLM_ROUND = 64
+LLM_PER_POSITION = 8
 # `formal` as compact JSON; one encoder for every row (json.dumps with options builds one per call)
 _FORMAL_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -140,6 +158,12 @@ class Producer:
         )
         self._chain_factory = sample_chain or self._default_chain
         self.chain = self._chain_factory()
+        # a candidate costs a model call: draw what the budget needs (see the module's note)
+        self.costly = settings.backend != "template"
+        self.live_rows = self.live_tokens = 0  # rows of the unit being made, accepted so far
+        self._room: dict[int, list[int]] = {}  # candidate -> its group's empty positions left
+        if hasattr(self.backend, "on_verdict"):
+            self.backend.on_verdict = self._verdict
         self.seconds: dict[str, float] = defaultdict(float)
         self.active_entities = (
             settings.active_entities
@@ -252,46 +276,30 @@ class Producer:
         """Fill a unit up to its token target (see curriculum.plan for the arithmetic)."""
         target = unit.tokens if target is None else target
         self.chain = self._chain_factory()  # stats per unit, merged by the writer
-        main = SmoothRoundRobin(unit.mix)
-        replay = SmoothRoundRobin(unit.replay_mix) if unit.replay_mix and unit.replay > 0 else None
+        mixes = self.mixes(unit)
         counters: dict[str, int] = defaultdict(int)
-        scope = Scope(
-            known_entities=min(unit.known_entities, self.active_entities),
-            known_kinds=unit.known_kinds,
-            introduce_entities=(
-                min(unit.introduce_entities[0], self.active_entities),
-                min(unit.introduce_entities[1], self.active_entities),
-            ),
-            introduce_kinds=unit.introduce_kinds,
-        )
+        scope = self.scope(unit)
         kept: list[Row] = []
         total = 0
         pos = 0
         self.attempts = self.rejected = 0
         self.seconds = defaultdict(float)
+        self.live_rows = self.live_tokens = 0
+        self._tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # tid: [kept, drawn]
         llm_before = counters_of(self.backend)
         done = target <= 0
         while not done:
             progress = min(1.0, total / target) if target else 1.0
-            d0, d1 = unit.difficulty
-            want = []
-            for p in range(pos, pos + _batch_size(total, len(kept), target)):
-                is_replay = replay is not None and math.floor((p + 1) * unit.replay) > math.floor(
-                    p * unit.replay
-                )
-                tid = replay.next() if is_replay else main.next()
-                if is_replay:
-                    lo, hi = unit.replay_difficulty
-                    ramp = lo + (hi - lo) * _frac(derive_seed(unit.index, p))
-                else:
-                    ramp = d0 + (d1 - d0) * progress
-                # Randomised rounding keeps integer difficulties whose mean follows the ramp.
-                diff = int(ramp) + (
-                    1 if _frac(derive_seed("d", unit.index, p)) < ramp - int(ramp) else 0
-                )
-                want.append((p, tid, max(1, diff), is_replay))
+            if self.costly:
+                size = _llm_positions(total, len(kept), target, unit.tail, self.cfg.sample_tokens)
+                if not size:
+                    break
+            else:
+                size = _batch_size(total, len(kept), target)
+            want = self.positions(unit, mixes, pos, size, progress)
             pos += len(want)
-            slots = self._fill(unit, want, counters, scope)
+            fill = self._fill_costly if self.costly else self._fill
+            slots = fill(unit, want, counters, scope)
             for row in slots:
                 n = row.n_tokens
                 if unit.tail:
@@ -306,6 +314,8 @@ class Producer:
                         break
                     kept.append(row)
                     total += n
+            self.live_rows, self.live_tokens = len(kept), total
+        self.live_rows = self.live_tokens = 0  # the run counts the unit's rows from here
         llm = diff_counters(counters_of(self.backend), llm_before)
         for r in kept:
             r.meta = {}  # what only the sample filters read; the corpus filters see shard columns
@@ -321,6 +331,54 @@ class Producer:
             llm=llm,
             rows=kept,
         )
+
+    def mixes(self, unit: Unit) -> tuple[SmoothRoundRobin, SmoothRoundRobin | None]:
+        """The unit's template rotations: its stage's templates, and the replay of earlier
+        stages' (None without replay)."""
+        replay = unit.replay_mix and unit.replay > 0
+        return SmoothRoundRobin(unit.mix), SmoothRoundRobin(unit.replay_mix) if replay else None
+
+    def scope(self, unit: Unit) -> Scope:
+        """What of the world the unit's items may use and must introduce."""
+        return Scope(
+            known_entities=min(unit.known_entities, self.active_entities),
+            known_kinds=unit.known_kinds,
+            introduce_entities=(
+                min(unit.introduce_entities[0], self.active_entities),
+                min(unit.introduce_entities[1], self.active_entities),
+            ),
+            introduce_kinds=unit.introduce_kinds,
+        )
+
+    def positions(
+        self,
+        unit: Unit,
+        mixes: tuple[SmoothRoundRobin, SmoothRoundRobin | None],
+        pos: int,
+        size: int,
+        progress: float,
+    ) -> list[tuple[int, str, int, bool]]:
+        """Positions `pos`..`pos + size - 1` of the unit: (position, template, difficulty,
+        replay), the rotations advanced past them; `progress` (0..1) sets the ramp."""
+        main, replay = mixes
+        d0, d1 = unit.difficulty
+        want = []
+        for p in range(pos, pos + size):
+            is_replay = replay is not None and math.floor((p + 1) * unit.replay) > math.floor(
+                p * unit.replay
+            )
+            tid = replay.next() if replay is not None and is_replay else main.next()
+            if is_replay:
+                lo, hi = unit.replay_difficulty
+                ramp = lo + (hi - lo) * _frac(derive_seed(unit.index, p))
+            else:
+                ramp = d0 + (d1 - d0) * progress
+            # Randomised rounding keeps integer difficulties whose mean follows the ramp.
+            diff = int(ramp) + (
+                1 if _frac(derive_seed("d", unit.index, p)) < ramp - int(ramp) else 0
+            )
+            want.append((p, tid, max(1, diff), is_replay))
+        return want
 
     def _fill(
         self,
@@ -363,6 +421,122 @@ class Producer:
                     retry.append(i)
             todo = retry
         return [r for r in out if r is not None]
+
+    def _fill_costly(
+        self,
+        unit: Unit,
+        want: list[tuple[int, str, int, bool]],
+        counters: dict[str, int],
+        scope: Scope,
+    ) -> list[Row]:
+        """`_fill` for candidates that cost a model call: each round draws, for every
+        group of empty positions alike (template, difficulty, replay), about (empty
+        positions) / (the template's keep rate in this unit) candidates, realises them
+        in one batch, and fills the group's positions in order with those that pass;
+        one that passes with its group already full is not used."""
+        out: list[Row | None] = [None] * len(want)
+        streak: dict[str, int] = defaultdict(int)  # rejections of a template in a row
+        while True:
+            groups: dict[tuple[str, int, bool], list[int]] = {}
+            for i, (_, tid, diff, is_replay) in enumerate(want):
+                if out[i] is None:
+                    groups.setdefault((tid, diff, is_replay), []).append(i)
+            if not groups:
+                return [r for r in out if r is not None]
+            draws = _llm_draws(
+                {g: len(slots) for g, slots in groups.items()},
+                {g: self._tally[g[0]] for g in groups},
+            )
+            rows, owner = [], []
+            for g, n in draws.items():
+                tid, diff, is_replay = g
+                room = [len(groups[g])]  # shared by the group's candidates
+                for _ in range(n):
+                    k = counters[tid]
+                    counters[tid] += 1
+                    row, _ = self.item(tid, (unit.index, k), diff, scope, unit.stage, position=k)
+                    row.replay = is_replay
+                    rows.append(row)
+                    owner.append(g)
+                    self._room[id(row)] = room
+            self.attempts += len(rows)
+            try:
+                rows = self.finish(rows)
+            finally:
+                self._room = {}
+            t0 = perf_counter()
+            reasons = [self.chain.reason(row) for row in rows]
+            self.seconds["sample_filters"] += perf_counter() - t0
+            for g, row, reason in zip(owner, rows, reasons):
+                tally = self._tally[g[0]]
+                tally[1] += 1
+                if reason is None:
+                    tally[0] += 1
+                    streak[g[0]] = 0
+                    if groups[g]:
+                        out[groups[g].pop(0)] = row
+                    continue
+                self.rejected += 1
+                streak[g[0]] += 1
+                if streak[g[0]] >= MAX_TRIES:
+                    raise RunStopped(
+                        f"filter {reason!r} rejected {MAX_TRIES} samples of template {row.template} in a row; "
+                        f"last rejected: {row.id}: {row.text[:200]!r}"
+                    )
+
+    def _verdict(self, row: Row, reason: str | None) -> None:
+        """The backend verified (reason None) or rejected a row: a verified row that the
+        sample filters will keep too (a model's worked steps can still be wrong) counts in
+        the unit's live figures at once, with its tokens as the run will count them, up to
+        the empty positions of its group (a spare that passes is not counted)."""
+        room = self._room.get(id(row))
+        if reason is not None or (room is not None and room[0] <= 0):
+            return
+        text = self.fmt(row.messages) if row.messages is not None else row.text
+        n = self.tok.count([text])[0]
+        if self.chain.check(replace(row, text=text, n_tokens=n)) is not None:
+            return
+        if room is not None:  # no more than its group has positions for
+            room[0] -= 1
+        self.live_rows += 1
+        self.live_tokens += n
+
+
+def _llm_positions(
+    total: int, rows: int, target: int, tail: bool, sample_tokens: tuple[int, int]
+) -> int:
+    """Positions to fill next when a candidate is a model call: the rows the remaining
+    tokens need at this unit's mean row length. Before a row is kept, one position per
+    longest sample the tier allows (so at least one). A unit that is not its stage's
+    tail stops when less than half a row is left (the next row would not fit; the stage
+    makes it up), and asks for whole rows only (the one that crosses is not kept)."""
+    left = target - total
+    if left <= 0:
+        return 0
+    if not rows:
+        return max(1, min(BATCH, left // max(1, sample_tokens[1])))
+    need = left * rows / total
+    if tail:
+        return min(BATCH, math.ceil(need))
+    if need < 0.5:
+        return 0
+    return min(BATCH, max(1, math.floor(need)))
+
+
+def _llm_draws(
+    empty: dict[tuple, int], tallies: dict[tuple, list[int]], cap: int = LLM_ROUND
+) -> dict[tuple, int]:
+    """Candidates to draw per group of empty positions: empty / keep rate, where the keep
+    rate is the group's template's (kept + 1) / (drawn + 2) in this unit; at most
+    LLM_PER_POSITION per position and `cap` in all (scaled down, at least one a group)."""
+    draws = {}
+    for g, e in empty.items():
+        kept, drawn = tallies[g]
+        draws[g] = min(e * LLM_PER_POSITION, -(-e * (drawn + 2) // (kept + 1)))  # ceil, exact
+    total = sum(draws.values())
+    if total > cap:
+        draws = {g: max(1, n * cap // total) for g, n in draws.items()}
+    return draws
 
 
 def _batch_size(total: int, rows: int, target: int) -> int:
