@@ -396,28 +396,18 @@ class Producer:
             rows = []
             for i in todo:
                 _, tid, diff, is_replay = want[i]
-                k = counters[tid]
-                counters[tid] += 1
-                row, _ = self.item(tid, (unit.index, k), diff, scope, unit.stage, position=k)
-                row.replay = is_replay
-                rows.append(row)
+                rows.append(self._draw(unit, tid, diff, is_replay, counters, scope))
             self.attempts += len(rows)
             rows = self.finish(rows)
             retry = []
-            t0 = perf_counter()
-            reasons = [self.chain.reason(row) for row in rows]
-            self.seconds["sample_filters"] += perf_counter() - t0
-            for i, row, reason in zip(todo, rows, reasons):
+            for i, row, reason in zip(todo, rows, self._judge(rows)):
                 if reason is None:
                     out[i] = row
                 else:
                     self.rejected += 1
                     tries[i] += 1
                     if tries[i] >= MAX_TRIES:
-                        raise RunStopped(
-                            f"filter {reason!r} rejected {MAX_TRIES} samples of template {row.template} in a row; "
-                            f"last rejected: {row.id}: {row.text[:200]!r}"
-                        )
+                        raise _stuck(reason, row)
                     retry.append(i)
             todo = retry
         return [r for r in out if r is not None]
@@ -452,10 +442,7 @@ class Producer:
                 tid, diff, is_replay = g
                 room = [len(groups[g])]  # shared by the group's candidates
                 for _ in range(n):
-                    k = counters[tid]
-                    counters[tid] += 1
-                    row, _ = self.item(tid, (unit.index, k), diff, scope, unit.stage, position=k)
-                    row.replay = is_replay
+                    row = self._draw(unit, tid, diff, is_replay, counters, scope)
                     rows.append(row)
                     owner.append(g)
                     self._room[id(row)] = room
@@ -464,10 +451,7 @@ class Producer:
                 rows = self.finish(rows)
             finally:
                 self._room = {}
-            t0 = perf_counter()
-            reasons = [self.chain.reason(row) for row in rows]
-            self.seconds["sample_filters"] += perf_counter() - t0
-            for g, row, reason in zip(owner, rows, reasons):
+            for g, row, reason in zip(owner, rows, self._judge(rows)):
                 tally = self._tally[g[0]]
                 tally[1] += 1
                 if reason is None:
@@ -479,10 +463,25 @@ class Producer:
                 self.rejected += 1
                 streak[g[0]] += 1
                 if streak[g[0]] >= MAX_TRIES:
-                    raise RunStopped(
-                        f"filter {reason!r} rejected {MAX_TRIES} samples of template {row.template} in a row; "
-                        f"last rejected: {row.id}: {row.text[:200]!r}"
-                    )
+                    raise _stuck(reason, row)
+
+    def _draw(
+        self, unit: Unit, tid: str, diff: int, is_replay: bool, counters: dict[str, int],
+        scope: Scope,
+    ) -> Row:  # fmt: skip
+        """The template's next item in this unit (its counter moves on)."""
+        k = counters[tid]
+        counters[tid] += 1
+        row, _ = self.item(tid, (unit.index, k), diff, scope, unit.stage, position=k)
+        row.replay = is_replay
+        return row
+
+    def _judge(self, rows: list[Row]) -> list[str | None]:
+        """The sample filters' reason for each row (None: kept), timed."""
+        t0 = perf_counter()
+        reasons = [self.chain.reason(row) for row in rows]
+        self.seconds["sample_filters"] += perf_counter() - t0
+        return reasons
 
     def _verdict(self, row: Row, reason: str | None) -> None:
         """The backend verified (reason None) or rejected a row: a verified row that the
@@ -500,6 +499,14 @@ class Producer:
             room[0] -= 1
         self.live_rows += 1
         self.live_tokens += n
+
+
+def _stuck(reason: str, row: Row) -> RunStopped:
+    """The stop when a filter rejects a template's samples MAX_TRIES times in a row."""
+    return RunStopped(
+        f"filter {reason!r} rejected {MAX_TRIES} samples of template {row.template} in a row; "
+        f"last rejected: {row.id}: {row.text[:200]!r}"
+    )
 
 
 def _llm_positions(

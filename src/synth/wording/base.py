@@ -59,7 +59,19 @@ class Say:
         raise NotImplementedError
 
     def clause(self, fact: Triple) -> str:
-        """One fact as a clause, its subject first (not capitalised, no period)."""
+        """One fact as a clause, its subject first (not capitalised, no period): a kind's
+        fact as the language says a kind's, anything else as its subject's predicate."""
+        s, r, o = (str(x) for x in fact)
+        if (
+            r in ("is_a", "is", "not:is")
+            and s[:1].islower()
+            and s in getattr(self.world, "kinds", {})
+        ):
+            return self.kind_clause(s, r, o)
+        return f"{self.name(s)} {self.predicate(Group(s, [(s, r, o)]))}"
+
+    def kind_clause(self, kind: str, rel: str, obj: str) -> str:
+        """A kind's fact as a clause ("every krovex is venomous")."""
         raise NotImplementedError
 
     # -- names ---------------------------------------------------------------------------

@@ -314,16 +314,6 @@ class EnglishSay(Say):
     def _label(self, r: str) -> str:
         return forms.relation(self.world, r) or r.replace("_", " ")
 
-    def clause(self, fact: Triple) -> str:
-        s, r, o = (str(x) for x in fact)
-        if (
-            r in ("is_a", "is", "not:is")
-            and s[:1].islower()
-            and s in getattr(self.world, "kinds", {})
-        ):
-            return self.kind_clause(s, r, o)
-        return f"{self.name(s)} {self.predicate(Group(s, [(s, r, o)]))}"
-
     def sentence(self, subject: str, preds: list[str], first: bool) -> str:
         name = self.name(subject)
         pron = self.pronoun(subject)

@@ -521,16 +521,6 @@ class RussianSay(Say):
             return f"связан отношением «{self._label(r)}» {morph.prep(self.ru(o, 'ablt'), 'с')}"
         return f"имеет признак «{self._label(r)}»: {self.ru(o)}"
 
-    def clause(self, fact: Triple) -> str:
-        s, r, o = (str(x) for x in fact)
-        if (
-            r in ("is_a", "is", "not:is")
-            and s[:1].islower()
-            and s in getattr(self.world, "kinds", {})
-        ):
-            return self.kind_clause(s, r, o)
-        return f"{self.name(s)} {self.predicate(Group(s, [(s, r, o)]))}"
-
     # -- sentences -----------------------------------------------------------------------
 
     def sentence(self, subject: str, preds: list[str], first: bool) -> str:
