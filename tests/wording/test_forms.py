@@ -47,7 +47,14 @@ from synth.world.forms import property_form, relation_form
 DATA = Path(__file__).parents[1] / "data" / "worlds"
 DOCS = Path(__file__).parents[2] / "docs" / "worlds.md"
 VERDICT = ("qa_property", "qa_relation", "qa_compare", "qa_membership", "qa_attribute")
-ANSWER_LINE = re.compile(r"^(?:\*\*)?(?:Final answer|Answer|Ответ):", re.M)
+ANSWER_LINE = re.compile(r"^(?:\*\*)?(?:Final answer|Answer|Итоговый ответ|Ответ):", re.M)
+# What an answer line says after its word: that nothing makes a claim so, or that
+# nothing settles it (the claim itself is read with NEGATION).
+NOTHING = {
+    "en": ("nothing", "no record"),
+    "ru": ("ничто", "нет записи", "ни одна запись", "неизвестно ничего"),
+}
+UNSETTLED = {"en": ("whether",), "ru": ("верно ли", "ни того")}
 OPEN = {"en": ("cannot tell", "leave it open"), "ru": ("Сказать нельзя", "оставляют это открытым")}
 NO = {
     "en": ("the answer is no", "it is false", "cannot say so: false", "none of these is",
@@ -120,6 +127,22 @@ def _holds(clause: str, lang: str) -> bool:
     return not NEGATION[lang].search(clause)
 
 
+def _answer_line_problem(lang: str, answer: str, s) -> str | None:
+    """What is wrong with what a yes/no answer line says after its word, if anything."""
+    line = ANSWER_LINE.split(s.response)[-1].strip().splitlines()[0].strip("* ")
+    word, _, tail = line.partition(" ")
+    tail = tail.strip(" -—,;.")
+    if not tail:
+        return None
+    low = tail.lower()
+    nothing = any(m in low for m in NOTHING[lang])
+    unsettled = any(m in low for m in UNSETTLED[lang])
+    negated = bool(NEGATION[lang].search(tail))
+    said = {"true": not (nothing or unsettled or negated), "unknown": unsettled,
+            "false": (nothing or negated) and not unsettled}[answer]  # fmt: skip
+    return None if said else f"the answer line says {line!r} for {answer}"
+
+
 def _verdict_problem(lang: str, w, tid: str, s) -> str | None:
     """What is wrong with a row's explanation against its gold answer, if anything."""
     say = wording_for(lang, random.Random(0), w)
@@ -131,6 +154,9 @@ def _verdict_problem(lang: str, w, tid: str, s) -> str | None:
     is_open = any(m in expl for m in OPEN[lang])
     said_no = any(m in expl for m in NO[lang])
     if name in VERDICT:
+        problem = _answer_line_problem(lang, answer, s)
+        if problem:
+            return problem
         if (answer == "unknown") != is_open:
             return f"open? {is_open}, answer {answer}"
         if answer == "unknown":
@@ -210,7 +236,7 @@ def _english_problems(w, text: str) -> list[str]:
             verb = form["en"].split(" ")[0]  # "swims", "flies", "speaks"
             bad = [rf"\b(?:is|are|am|be|was|were|never|way|neither|nor)\s+(?:\w+\s+)?{verb}\b",
                    rf"\bnot\s+{verb}\b",  # "does not flies" (but "not only flies" is English)
-                   rf"\bIs\b[^.?!\n]*\b{verb}\?", rf"\b[Dd]oes\s+(?:[A-Z]\w*\s+){{1,3}}{verb}\?",
+                   rf"\bIs\b(?! it\b)[^.?!\n]*\b{verb}\?", rf"\b[Dd]oes\s+(?:[A-Z]\w*\s+){{1,3}}{verb}\?",
                    *(rf"\b{re.escape(plural(k))} {verb}\b" for k in kinds)]  # fmt: skip
             out += [
                 f"verb as an adjective: {m.group(0)!r}" for b in bad for m in re.finditer(b, text)
@@ -325,10 +351,13 @@ def test_a_user_world_reads_with_its_forms(worlds):
         "Tweety " + p.replace("{p}", "easy to spot") for p in HAS_PROPS
     }
     assert en.clause(("Tweety", "fed_by", "Ada")) == "Tweety is fed by Ada"
-    assert en.ask_property("North Wing", "flies") in (
-        "Does North Wing fly?", "True, false or unknown: North Wing flies.",
-        "Based on what is known, does North Wing fly?", "Does it follow that North Wing flies?",
-    )  # fmt: skip
+    asked = {en.ask_property("North Wing", "flies") for _ in range(200)}
+    assert "Does North Wing fly?" in asked
+    assert "Does it follow that North Wing flies?" in asked
+    assert "Based on what is known, does North Wing fly?" in asked
+    # a verb is asked with "does" and stated with its -s form, never "is North Wing flies"
+    assert all("fly?" in q or "flies" in q for q in asked), asked
+    assert not any(re.search(r"\b(?:is|are) North Wing fl", q) for q in asked), asked
     kinds = {en.kind_clause("penguin", "is", "swims") for _ in range(30)}
     assert kinds == {
         "every penguin swims",

@@ -176,6 +176,40 @@ class Say:
         self._fresh(text)
         return text
 
+    # -- answers -------------------------------------------------------------------------
+
+    # The answer line of a yes/no question, by what it settles: its word `{V}`, then the
+    # claim `{c}` in words ("true": the claim holds; "false": nothing known makes it so;
+    # "not": the negation `{c}` is known; "unknown": nothing settles it).
+    VERDICTS: dict[str, tuple[str, ...]] = {}
+    BARE_ANSWER = 0.25  # the share of answer lines that give the word alone
+
+    def answer_word(self, a: str) -> str:
+        raise NotImplementedError
+
+    def answer_line(self, value: str) -> str:
+        """The line that states a sample's answer, as the answer filter reads it."""
+        raise NotImplementedError
+
+    def verdict(
+        self, answer: str, claim: Sequence[str], negation: Sequence[str] | None = None
+    ) -> str:
+        """The answer line of a yes/no question about `claim`: the answer word, and most
+        often what it settles ("Answer: True - Kruso teaches Timan."), so that the line
+        is not the same few sentences in every question (in a corpus of such questions
+        the bare "Answer: True" was the most common sentence). `negation`: the fact a
+        "false" rests on when it is known (an open-world question), else "false" says
+        that nothing known makes the claim so. The filters read the word first."""
+        word = self.answer_word(answer)
+        key, fact = (
+            ("not", negation) if answer == "false" and negation is not None else (answer, claim)
+        )
+        bank = self.VERDICTS.get(key)
+        if not bank or self.rng.random() < self.BARE_ANSWER:
+            return self.answer_line(word)
+        said = self.pick(bank).replace("{V}", word).replace("{c}", self.clause(tuple(fact)))
+        return self.answer_line(said)
+
     def once(self, *options: str) -> str:
         """The first of `options` (in a random order) not said before in this document."""
         opts = list(options)

@@ -121,7 +121,9 @@ PAIRED: dict[str, tuple[str, ...]] = {
 HAS_PROPS = ("is {p}", "is known to be {p}", "is {p} by nature", "is by nature {p}",
              "counts as {p}", "can be described as {p}", "has the trait of being {p}",
              "proves to be {p}", "is naturally {p}", "is described as {p}",
-             "is rightly called {p}", "is {p} in nature")  # fmt: skip
+             "is rightly called {p}", "is {p} in nature", "is found to be {p}",
+             "is recorded as {p}", "is held to be {p}", "is seen to be {p}",
+             "is {p} by all accounts", "is noted for being {p}")  # fmt: skip
 LACKS_PROPS = (
     "is not {p}",
     "is never {p}",
@@ -554,6 +556,17 @@ class EnglishSay(Say):
 
     # -- answers -------------------------------------------------------------------------
 
+    VERDICTS = {
+        "true": ("{V} - {c}.", "{V}, {c}.", "{V}; {c}.", "{V}. So {c}."),
+        "false": ("{V} - nothing known says that {c}.", "{V} - no record shows that {c}.",
+                  "{V}, since nothing makes it so that {c}.", "{V}; nothing we know says {c}.",
+                  "{V}. Nothing on record says that {c}."),
+        "not": ("{V} - {c}.", "{V}, {c}.", "{V}; {c}.", "{V}. In fact, {c}."),
+        "unknown": ("{V} - nothing settles whether {c}.", "{V}; whether {c} is left open.",
+                    "{V}, since the facts do not say whether {c}.",
+                    "{V}; it is open whether {c}."),
+    }  # fmt: skip
+
     def answer_word(self, a: str) -> str:
         return {"true": "True", "false": "False", "unknown": "Unknown"}.get(a, a)
 
@@ -707,8 +720,14 @@ def _ask_property(self: EnglishSay, subject: str, prop: str) -> str:
     unknown: Pingu swims."."""
     n, said = self.name(subject), forms.pred(self.world, prop).sing
     q = forms.ask(self, subject, prop)
-    return self.pick(q, f"True, false or unknown: {n} {said}.",
-                     f"Based on what is known, {q[:1].lower()}{q[1:]}", f"Does it follow that {n} {said}?")  # fmt: skip
+    low = f"{q[:1].lower()}{q[1:]}"
+    return self.pick(q, f"True, false or unknown: {n} {said}.", f"Based on what is known, {low}",
+                     f"Does it follow that {n} {said}?", f"Is it true that {n} {said}?",
+                     f"Going by the records, {low}", f"Given what we know, {low}",
+                     f"Judging by the facts, {low}", f"Decide whether {n} {said}.",
+                     f"Is it true, false or unknown that {n} {said}?",
+                     f"{q} Answer true, false or unknown.",
+                     f"Is it so that {n} {said}, or is that not known?")  # fmt: skip
 
 
 def _inherited(self: EnglishSay, kind: str, via: str, prop: str, holds: bool) -> str:
