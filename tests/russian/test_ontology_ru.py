@@ -14,6 +14,7 @@ from collections import Counter
 from functools import cache
 
 import pytest
+from answer_line import answer_line_says
 
 import synth.families  # noqa: F401  (registers every family)
 from synth.families.base import Scope
@@ -356,11 +357,7 @@ def test_russian_ontology_documents(rendered):
                 bad("answer", filt.reason(row))
             last = s.response.rstrip().splitlines()[-1]
             want = BOOL_RU.get(draw.answer, gold)
-            # a label the filter reads, the answer, and for a yes/no question most often
-            # what it settles ("Ответ: Да — Тобин учит Мару.")
-            label = re.match(r"(?:\*\*)?(?:Итоговый ответ|Ответ):(?:\*\*)? ", last)
-            said = last[label.end() :] if label else ""
-            if said != want and not re.match(rf"{re.escape(want)}[ ,;.—]", said):
+            if not answer_line_says(last, want):
                 bad("answer line", last)
         sents = _sentences(text)
         twice = [x for x, c in Counter(sents).items() if c > 1]

@@ -12,6 +12,7 @@ import re
 
 import jinja2
 import pytest
+from answer_line import ANSWER_LABEL, answer_line_says
 
 import synth.families  # noqa: F401  (registers every family)
 from synth.families.base import Scope
@@ -308,17 +309,6 @@ def render(lib, tid, seed, d, lang, world=None):
     return s.draw, s.text, s.messages
 
 
-ANSWER_LABEL = re.compile(r"(?:\*\*)?(?:Итоговый ответ|Ответ):(?:\*\*)? ")
-
-
-def _answer_line_says(line: str, want: str) -> bool:
-    """An ontology answer line: a label the filter reads, then the answer, alone or (a
-    yes/no question's) followed by what it settles ("Ответ: Да — Тобин учит Мару.")."""
-    label = ANSWER_LABEL.match(line)
-    said = line[label.end() :] if label else ""
-    return said == want or re.match(rf"{re.escape(want)}[ ,;.—]", said) is not None
-
-
 def _check_ru(draw, text, messages, names) -> None:
     full = text if text is not None else "\n".join(m["content"] for m in messages)
     final = text if text is not None else messages[-1]["content"]
@@ -331,7 +321,7 @@ def _check_ru(draw, text, messages, names) -> None:
             want = BOOL_RU[draw.answer]
         else:
             want = names(draw.answer)  # the pipeline's row.meta["answer_text"]
-        assert _answer_line_says(final.rstrip().splitlines()[-1], want), final
+        assert answer_line_says(final.rstrip().splitlines()[-1], want), final
         assert same_answer(stated_answer(final, "ru"), want)
         if draw.answer in BOOL_RU:
             assert same_answer(stated_answer(final, "ru"), draw.answer)
