@@ -7,6 +7,7 @@ Prints the table; writes each condition's efficacy.json under --out.
     python bench/efficacy.py --ablate shuffle=false --ablate qa_mix=false --ablate derived=false
     python bench/efficacy.py --ablate renderings=1,fullnames=false   # two knobs at once
     python bench/efficacy.py --minutes 2 --entities 60     # a quick look
+    python bench/efficacy.py --steps 9632                  # fixed steps: same numbers under load
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def main() -> None:
     ap.add_argument("--out", default="outputs/efficacy-bench")
     ap.add_argument("--entities", type=int, default=300)
     ap.add_argument("--minutes", type=float, default=15.0)
+    ap.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="train exactly this many steps per condition (the same work on a busy machine)",
+    )
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -67,6 +74,7 @@ def main() -> None:
             generate=True,
             design=design,
             minutes=args.minutes,
+            steps=args.steps,
             threads=args.threads,
             seed=args.seed,
             label=name,

@@ -106,6 +106,35 @@ def test_property_answers_open_with_the_kind_then_decide(tmp_path):
         assert reply.rstrip().endswith("Answer: " + r["answer"].capitalize())
 
 
+def test_relation_answers_recall_the_subjects_relations_then_decide(tmp_path):
+    import datasets
+
+    from synth.filters.answer import reply_correct
+
+    generate_corpus(Design(entities=30, renderings=1, probes=40), tmp_path)
+    ds = datasets.load_from_disk(str(tmp_path))
+    rows = [r for r in ds if r["template"] == "efficacy.qa_relation"]
+    assert {r["answer"] for r in rows} == {"true", "false"}
+    names = {
+        "mentor_of": "is the mentor of",
+        "apprentice_of": "is an apprentice of",
+        "neighbour_of": "is a neighbour of",
+    }
+    for r in rows:
+        s, rel, o = json.loads(r["formal"])["query"]
+        reply = r["messages"][-1]["content"]
+        opening = reply.split("\n", 1)[0]
+        # "Kruso is the mentor of Timan." / "Vumel is the mentor of no one." first
+        said = [x for x in opening.split(". ") if x.startswith(f"{s} {names[rel]} ")]
+        assert said and opening.startswith(said[0]), reply
+        recalled = {x.removeprefix(f"{s} {names[rel]} ").rstrip(".") for x in said}
+        # the asked being is among those recalled exactly when the answer is true
+        assert (o in recalled) == (r["answer"] == "true"), reply
+        if r["answer"] == "false" and recalled != {"no one"}:
+            assert all(x != "no one" for x in recalled), reply
+        assert reply_correct(reply, r["answer"], "en")[1], reply
+
+
 def test_units_give_the_text_back_and_a_probe_is_asked_as_training_qa_was_read():
     from synth.efficacy.data import SEP, UNK, Vocab, chat_text, prompt_text, units
 

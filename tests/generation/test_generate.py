@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from pathlib import Path
@@ -175,6 +176,27 @@ def test_user_world_corpus_rederives(tmp_path, world):
         got = rederive(row["formal"])
         assert got == (True if row["answer"] is None else row["answer"]), row["id"]
     assert check_corpus(out).ok
+
+
+def test_give_back_returns_freed_heap_pages_to_the_system():
+    # What a long run's main process does at each checkpoint (synth.gc_policy): freed
+    # blocks scattered among live ones are returned, not kept by malloc.
+    from synth import gc_policy
+
+    if gc_policy._malloc_trim() is None:
+        pytest.skip("not glibc: give_back does nothing here")
+
+    def rss_mib() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    blocks = [bytearray(4000) for _ in range(16_000)]  # ~64 MiB of malloc'd blocks
+    kept = blocks[::64]  # one in 64 stays alive: no run of them is free at the heap's top
+    del blocks
+    before = rss_mib()
+    gc_policy.give_back()
+    assert before - rss_mib() > 20, (before, rss_mib())
+    assert len(kept) == 250
 
 
 def test_a_run_leaves_nothing_frozen_in_the_callers_process(tmp_path):

@@ -226,8 +226,17 @@ def test_every_explanation_agrees_with_its_answer(rendered):
     assert len(opens) >= 10
 
 
+# A sentence that opens in lower case: at the start of a line, or after a full stop,
+# question or exclamation mark and a space; not after a one-letter abbreviation («Г. р.»).
+LOWER_START = re.compile(r"(?:^|(?<!\b\w)[.!?] )(?:[#*]+ )?([a-zа-яё][\w-]*)", re.M)
+
+
+def _lower_starts(text: str) -> list[str]:
+    return [f"sentence opens in lower case: {m.group(1)!r}" for m in LOWER_START.finditer(text)]
+
+
 def _english_problems(w, text: str) -> list[str]:
-    out = []
+    out = _lower_starts(text)
     for m in re.finditer(r"\b[A-Za-z]+_\w+|\b[a-z]+[A-Z]\w*|\b[A-Z][a-z]+[A-Z][a-z]\w*", text):
         out.append(f"identifier {m.group(0)!r}")
     kinds = [w.surface(k, "en") for k in w.kinds]
@@ -257,7 +266,7 @@ def _english_problems(w, text: str) -> list[str]:
 
 
 def _russian_problems(w, text: str) -> list[str]:
-    out = []
+    out = _lower_starts(text)
     latin = re.sub(r"(?<![A-Za-z])[XYZABC](?![A-Za-z])", "", text)
     out += [f"Latin {m.group(0)!r}" for m in re.finditer(r"[A-Za-z]+", latin)]
     if "связан отношением" in text or "признак «" in text and re.search(r"«[a-z]", text):

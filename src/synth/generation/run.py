@@ -404,6 +404,7 @@ class _Generation:
         self.manifest = self._manifest(plan, st, stage_acc, "running")
         write_manifest(self.out, self.manifest)
         write_dataset_files(self.out, [s.file for s in writer.shards], SCHEMA)
+        gc_policy.give_back()
         self.checkpointed = time.monotonic()
         self.checkpoint_cost = self.checkpointed - t0
 

@@ -797,7 +797,7 @@ def _inherited_all(self: EnglishSay, kind: str, props: list[dict[str, Any]]) -> 
                  "{a k}": f"{article(k)} {k}", "{k}": k, "{vs}": plural(v), "{a v}": f"{article(v)} {v}",
                  "{v}": v, "{p}": words}  # fmt: skip
         out.append(
-            self.fresh(lambda h=holds, slots=slots: _slots(_inherit_sentence(self, h), slots))
+            self.fresh(lambda h=holds, slots=slots: cap(_slots(_inherit_sentence(self, h), slots)))
         )
     return out
 

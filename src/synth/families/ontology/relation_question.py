@@ -74,6 +74,9 @@ def relation_question(ctx: ItemContext) -> Draw:
         )
     formal = w.support_formal(query)
     answer = formal["answer"]
+    # what holds of the subject in the asked relation (stated or derived): a reply can
+    # recall it before it decides, as efficacy.qa_relation does
+    recorded = sorted(f for f in c.facts(query[1]) if f[0] == s)
     depth = c.depth(query) if answer == "true" else 0
     kind = {
         "stated": "stated",
@@ -94,6 +97,7 @@ def relation_question(ctx: ItemContext) -> Draw:
             "answer": answer,
             "steps": [step_view(s) for s in formal["proof"]],
             "mode": mode,
+            "recorded": [list(f) for f in recorded],
         },
         answer=answer,
         formal=formal,
